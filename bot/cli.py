@@ -1,0 +1,212 @@
+"""The `cbt-companion` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot.app import ConfigurationError, open_services, run_bot
+from bot.config import Settings
+from bot.conversation import utc_now
+from bot.safety_cli import safety_app
+from bot.terminal import chat as terminal_chat
+from flows.yaml_source import SourceError
+from storage.db import Database
+from storage.export import entries_json, thought_records_csv
+from storage.migrate import downgrade, upgrade
+from storage.repositories import ClientRepository, EntryRepository
+
+app = typer.Typer(help="CBT Companion: homework between CBT sessions, on Telegram.",
+                  no_args_is_help=True, add_completion=False)
+T = TypeVar("T")
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(safety_app, name="safety")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+@app.command()
+def run() -> None:
+    """Start the bot (long polling). Uses a SQLite file in CBT_DATA_DIR unless DATABASE_URL."""
+    settings = _settings()
+    _setup_logging(settings)
+    try:
+        run_bot(settings)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def chat(
+    client: Annotated[str, typer.Option(help="Pseudonym to chat as (created if new).")]
+    = "terminal",
+    language: Annotated[str, typer.Option(help="Language of the texts.")] = "en",
+) -> None:
+    """Run the flows in this terminal: one message per line on stdin, replies on stdout."""
+    settings = _settings()
+
+    async def main() -> None:
+        services = await open_services(settings)
+        try:
+            await terminal_chat(services.conversation, client, language, sys.stdin, sys.stdout)
+        finally:
+            await services.database.dispose()
+
+    _run(main())
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the database migrations (creates the SQLite file on the default setup)."""
+    settings = _settings()
+    if settings.uses_default_database:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def main() -> None:
+        database = Database.from_url(settings.resolved_database_url())
+        try:
+            await upgrade(database.engine, revision)
+        finally:
+            await database.dispose()
+
+    _run(main())
+    typer.echo(f"database at revision {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. base.")]) -> None:
+    """Undo migrations down to REVISION."""
+    settings = _settings()
+
+    async def main() -> None:
+        database = Database.from_url(settings.resolved_database_url())
+        try:
+            await downgrade(database.engine, revision)
+        finally:
+            await database.dispose()
+
+    _run(main())
+    typer.echo(f"database at revision {revision}")
+
+
+@app.command()
+def export(
+    client: Annotated[str, typer.Option(help="Telegram user id or pseudonym.")],
+    format: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    from_date: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")]
+    = None,
+    to_date: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    out: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
+    tz: Annotated[str | None, typer.Option(help="IANA time zone for dates, e.g. "
+                                           "Europe/Madrid (default CBT_EXPORT_TIMEZONE).")]
+    = None,
+) -> None:
+    """Write a client's completed thought records as CSV or JSON."""
+    settings = _settings()
+    if format not in ("csv", "json"):
+        raise _fail(f"unknown format '{format}': use csv or json")
+    try:
+        zone = ZoneInfo(tz or settings.export_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(f"unknown time zone '{tz or settings.export_timezone}'") from None
+    since = _day_start(from_date, zone, "--from")
+    until = _day_start(to_date, zone, "--to", next_day=True)
+    if since and until and since >= until:
+        raise _fail("--from is after --to")
+
+    async def main() -> str | None:
+        database = Database.from_url(settings.resolved_database_url())
+        try:
+            async with database.read() as session:
+                found = await ClientRepository(session).find(client)
+                if found is None:
+                    return None
+                entries = await EntryRepository(session).completed(
+                    found.id, "thought_record", since=since, until=until)
+                if format == "csv":
+                    return thought_records_csv(entries, found, zone)
+                return entries_json(entries, found, zone, exported_at=utc_now(),
+                                    period=(from_date, to_date))
+        finally:
+            await database.dispose()
+
+    document = _run(main())
+    if document is None:
+        raise _fail(f"no client '{client}'")
+    if out is None:
+        sys.stdout.write(document)
+    else:
+        _write_atomically(out, document)
+        typer.echo(f"wrote {out}", err=True)
+
+
+def _day_start(value: str | None, zone: ZoneInfo, option: str, *, next_day: bool = False
+               ) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"{option} must be a date like 2026-01-31, not '{value}'") from None
+    if next_day:
+        day += timedelta(days=1)
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write the whole file or nothing: a reader never sees half an export."""
+    directory = path.resolve().parent
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coroutine)
+    except (OperationalError, DBAPIError, OSError) as exc:
+        # The driver's own message (never SQL parameters, which could hold a client's words).
+        cause = getattr(exc, "orig", None) or exc
+        detail = str(cause).splitlines()[0][:200] if str(cause) else ""
+        raise _fail(f"cannot use the database ({type(cause).__name__}: {detail})") from None
+
+
+def main() -> None:
+    """Console-script entry point: operator mistakes become one line, not a traceback."""
+    try:
+        app()
+    except SourceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)

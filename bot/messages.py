@@ -1,0 +1,55 @@
+"""Platform-neutral messages between a chat front end (Telegram, terminal) and the bot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ClientKey:
+    """Who is writing: a Telegram user (and their chat), or a terminal user by pseudonym."""
+
+    telegram_user_id: int | None = None
+    chat_id: int | None = None
+    pseudonym: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.telegram_user_id is None) == (self.pseudonym is None):
+            raise ValueError("a client is known by a Telegram user id or a pseudonym")
+
+    @property
+    def log_id(self) -> str:
+        """An identifier safe for logs (never the client's words)."""
+        return f"chat={self.chat_id}" if self.telegram_user_id is not None else "terminal"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing the client did: typed text, a command, a button press, or sent media."""
+
+    client: ClientKey
+    text: str | None = None
+    command: str | None = None
+    button: str | None = None
+    language: str = "en"
+    edited: bool = False
+    has_media: bool = False
+
+
+@dataclass(frozen=True)
+class Outbound:
+    text: str
+    # (label, callback data) pairs, shown as buttons under the text.
+    buttons: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Response:
+    messages: list[Outbound] = field(default_factory=list)
+    # Short notice shown for a button press (Telegram's answerCallbackQuery text).
+    notice: str | None = None
+    # Whether the pressed button's keyboard should be removed (its question is answered).
+    close_buttons: bool = False
+
+    def say(self, text: str, buttons: tuple[tuple[str, str], ...] = ()) -> None:
+        self.messages.append(Outbound(text, buttons))

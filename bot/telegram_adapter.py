@@ -1,0 +1,131 @@
+"""Telegram updates in, Telegram messages out; everything else is the Conversation's job."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.conversation import Conversation
+from bot.messages import ClientKey, Inbound, Outbound, Response
+
+log = logging.getLogger(__name__)
+
+
+class TelegramAdapter:
+    def __init__(self) -> None:
+        self._conversation: Conversation | None = None
+
+    def attach(self, conversation: Conversation) -> None:
+        """Called once the database is ready (PTB's post_init)."""
+        self._conversation = conversation
+
+    @property
+    def conversation(self) -> Conversation:
+        if self._conversation is None:
+            raise RuntimeError("the adapter has no conversation yet (post_init not run)")
+        return self._conversation
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        inbound = to_inbound(update)
+        if inbound is None:
+            return
+        response = await self.conversation.handle(inbound)
+        query = update.callback_query
+        if query is not None:
+            await _finish_button_press(query, response)
+        chat_id = inbound.client.chat_id
+        assert chat_id is not None
+        for message in response.messages:
+            parts = split_text(message.text)
+            for index, part in enumerate(parts):
+                markup = keyboard(message) if index == len(parts) - 1 else None
+                await context.bot.send_message(chat_id, part, reply_markup=markup)
+
+
+def to_inbound(update: Update) -> Inbound | None:
+    """Translate an update; None for updates the bot ignores (channel posts, joins, ...)."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or user.is_bot:
+        return None
+    key = ClientKey(telegram_user_id=user.id, chat_id=chat.id)
+    language = user.language_code or "en"
+    query = update.callback_query
+    if query is not None:
+        return Inbound(client=key, button=query.data or "", language=language)
+    message = update.message or update.edited_message
+    if message is None:
+        return None
+    edited = update.edited_message is not None
+    if message.text is not None:
+        command = _command_of(message)
+        if command is not None and not edited:
+            return Inbound(client=key, text=message.text, command=command, language=language)
+        return Inbound(client=key, text=message.text, language=language, edited=edited)
+    # A sticker, photo, voice note...: its caption is still screened for crisis language.
+    return Inbound(client=key, text=message.caption, language=language, edited=edited,
+                   has_media=True)
+
+
+def _command_of(message: Message) -> str | None:
+    entities = message.entities or ()
+    if not entities or entities[0].type != MessageEntity.BOT_COMMAND or entities[0].offset:
+        return None
+    assert message.text is not None
+    raw = message.text[1: entities[0].length]
+    return raw.split("@", 1)[0].lower()
+
+
+async def _finish_button_press(query: CallbackQuery, response: Response) -> None:
+    try:
+        await query.answer(response.notice)
+        if response.close_buttons:
+            await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as exc:
+        # An old query or an unchanged keyboard: nothing the client needs to hear about.
+        log.info("button cleanup skipped: %s", type(exc).__name__)
+    except TelegramError as exc:
+        log.warning("button cleanup failed: %s", type(exc).__name__)
+
+
+def keyboard(message: Outbound) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    longest = max(len(label) for label, _ in message.buttons)
+    per_row = 6 if longest <= 4 else 2 if longest <= 16 else 1
+    rows: list[list[InlineKeyboardButton]] = []
+    for index, (label, data) in enumerate(message.buttons):
+        if index % per_row == 0:
+            rows.append([])
+        rows[-1].append(InlineKeyboardButton(label, callback_data=data))
+    return InlineKeyboardMarkup(rows)
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Telegram refuses messages over 4096 characters: split at line breaks where possible."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut < limit // 2:
+            cut = rest.rfind(" ", 0, limit)
+        if cut < limit // 2:
+            cut = limit
+        parts.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n")
+    if rest:
+        parts.append(rest)
+    return parts

@@ -1,0 +1,82 @@
+"""Database tables. Conversation state lives here, not in process memory."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, MetaData, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime
+
+# Stable constraint names so Alembic batch migrations work on SQLite.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Client(Base):
+    """A person doing homework: a Telegram user, or a terminal user known by pseudonym."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # What therapists and exports call the client; never their Telegram name.
+    pseudonym: Mapped[str] = mapped_column(String(40), unique=True)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    consent: Mapped[str] = mapped_column(String(16), default="unknown")  # unknown|given|declined
+    consent_changed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    last_active_at: Mapped[datetime]
+
+
+class FlowSession(Base):
+    """One in-progress flow of one client: which step, the answers so far."""
+
+    __tablename__ = "flow_sessions"
+    __table_args__ = (UniqueConstraint("client_id", "flow_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    flow_id: Mapped[str] = mapped_column(String(64))
+    flow_version: Mapped[int]
+    # active: the flow the client's next message answers; paused: set aside, resumable;
+    # cancelling: /cancel asked "keep as draft or discard?" and awaits the answer.
+    status: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(64))
+    cursor: Mapped[int] = mapped_column(default=0)
+    turn: Mapped[int] = mapped_column(default=0)
+    answers: Mapped[dict[str, Any]]
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Entry(Base):
+    """A finished (or draft) piece of homework, with the flow version it was answered under."""
+
+    __tablename__ = "entries"
+    __table_args__ = (Index("ix_entries_client_type_completed", "client_id", "entry_type",
+                            "completed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    entry_type: Mapped[str] = mapped_column(String(64))
+    flow_id: Mapped[str] = mapped_column(String(64))
+    flow_version: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))  # completed|draft
+    data: Mapped[dict[str, Any]]
+    started_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
