@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,8 @@ CANCEL_KEEP, CANCEL_DISCARD = "x:k", "x:d"
 DB_ATTEMPTS = 3
 DB_RETRY_DELAYS = (0.2, 0.8)
 _TRANSIENT_ERRORS = (OperationalError, PoolTimeoutError, ConnectionError, OSError, TimeoutError)
+# Two processes creating the same new client at once: the loser's retry finds the row.
+_RETRIED_ERRORS = (*_TRANSIENT_ERRORS, IntegrityError)
 
 
 def utc_now() -> datetime:
@@ -118,7 +120,7 @@ class Conversation:
         for attempt in range(DB_ATTEMPTS):
             try:
                 return await work()
-            except _TRANSIENT_ERRORS:
+            except _RETRIED_ERRORS:
                 if attempt == DB_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(DB_RETRY_DELAYS[min(attempt, len(DB_RETRY_DELAYS) - 1)])
@@ -140,7 +142,9 @@ class Conversation:
                 return await self._button(turn, inbound.button)
             if inbound.command is not None:
                 return await self._command(turn, inbound.command)
-            return await self._answer(turn, Answer(text=inbound.text))
+            # A caption is screened above but is not an answer: a photo is not typed text.
+            return await self._answer(turn, Answer(text=None if inbound.has_media
+                                                   else inbound.text))
 
     async def _find_client(self, session: AsyncSession, key: ClientKey, *, lock: bool = False
                            ) -> Client | None:
@@ -277,9 +281,19 @@ class Conversation:
         shown_on_turn, button_id = parsed
         if shown_on_turn != current.turn:
             return Response(notice=self.catalog.get("stale_button", lang), close_buttons=True)
+        if not self._offers_button(current, button_id, lang):
+            return Response(notice=self.catalog.get("unknown_button", lang))
         response = await self._answer(turn, Answer(button=button_id))
         response.close_buttons = True
         return response
+
+    def _offers_button(self, current: FlowSession, button_id: str, language: str) -> bool:
+        """Whether the current question really shows this button (callback data is forgeable)."""
+        flow = self.flows.get(current.flow_id)
+        if flow is None or flow.version != current.flow_version:
+            return True  # _answer keeps the answers as a draft and restarts the flow
+        prompt = self.engine.prompt(flow, _state_of(current), language)
+        return any(button.id == button_id for button in prompt.buttons)
 
     # -- answers to the current question --------------------------------------------------
 
