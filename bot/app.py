@@ -6,7 +6,8 @@ import logging
 from dataclasses import dataclass
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.conversation import Conversation
@@ -49,6 +50,7 @@ async def open_services(settings: Settings) -> Services:
 
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    """The bot as `cbt-companion run` starts it: services opened in PTB's post_init."""
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
         raise ConfigurationError(
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export "
@@ -67,19 +69,31 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         if services is not None:
             await services.database.dispose()
 
-    application = (
+    builder = telegram_builder(settings.telegram_bot_token.get_secret_value(), settings)
+    application = builder.post_init(on_start).post_shutdown(on_stop).build()
+    register_handlers(application, adapter)
+    return application
+
+
+def telegram_builder(token: str, settings: Settings,
+                     request: BaseRequest | None = None) -> ApplicationBuilder:  # type: ignore[type-arg]
+    """PTB's builder with our Bot API address and per-chat ordering (tests pass a request)."""
+    builder = (
         Application.builder()
-        .token(settings.telegram_bot_token.get_secret_value())
+        .token(token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.base_file_url())
         .concurrent_updates(PerChatUpdateProcessor())
-        .post_init(on_start)
-        .post_shutdown(on_stop)
-        .build()
     )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    return builder
+
+
+def register_handlers(application: Application, adapter: TelegramAdapter) -> None:  # type: ignore[type-arg]
+    # One handler for every update: the conversation decides what each one means.
     application.add_handler(TypeHandler(Update, adapter.on_update))
     application.add_error_handler(_log_error)
-    return application
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
