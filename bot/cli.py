@@ -7,9 +7,9 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Coroutine
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from collections.abc import Coroutine
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

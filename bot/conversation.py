@@ -82,7 +82,7 @@ class Conversation:
             return self._sos(inbound.language)
         try:
             return await self._with_retries(lambda: self._in_transaction(inbound))
-        except _TRANSIENT_ERRORS + (DBAPIError,) as exc:
+        except (*_TRANSIENT_ERRORS, DBAPIError) as exc:
             log.warning("storage unavailable for %s: %s", inbound.client.log_id,
                         type(exc).__name__)
             return _said(self.catalog.get("storage_unavailable", inbound.language))
@@ -98,7 +98,7 @@ class Conversation:
         response.say(self.catalog.get("sos", language))
         try:
             await self._pause_current_flow(inbound.client)
-        except _TRANSIENT_ERRORS + (DBAPIError,) as exc:
+        except (*_TRANSIENT_ERRORS, DBAPIError) as exc:
             # The crisis message goes out whatever the database does.
             log.warning("could not pause flow after crisis for %s: %s",
                         inbound.client.log_id, type(exc).__name__)
@@ -134,6 +134,9 @@ class Conversation:
                     now=self.clock(), language=_language(inbound.language),
                     telegram_user_id=inbound.client.telegram_user_id,
                     chat_id=inbound.client.chat_id, pseudonym=inbound.client.pseudonym)
+            if _already_handled(client, inbound):
+                return Response()
+            client.last_update_id = inbound.update_id or client.last_update_id
             client.last_active_at = self.clock()
             if inbound.client.chat_id is not None:
                 client.chat_id = inbound.client.chat_id
@@ -340,6 +343,12 @@ class Conversation:
     def _show(self, response: Response, turn_number: int, reply: Reply) -> None:
         response.say(reply.text, tuple((button.label, f"{FLOW_PREFIX}:{turn_number}:{button.id}")
                                        for button in reply.buttons))
+
+
+def _already_handled(client: Client, inbound: Inbound) -> bool:
+    """An update at or below the last one handled for this client is a redelivery."""
+    last = client.last_update_id
+    return inbound.update_id is not None and last is not None and inbound.update_id <= last
 
 
 def _said(text: str, buttons: tuple[tuple[str, str], ...] = ()) -> Response:

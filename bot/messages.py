@@ -34,6 +34,8 @@ class Inbound:
     language: str = "en"
     edited: bool = False
     has_media: bool = False
+    # Telegram's update_id, used to skip an update delivered twice (None outside Telegram).
+    update_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,8 @@ def to_inbound(update: Update) -> Inbound | None:
     language = user.language_code or "en"
     query = update.callback_query
     if query is not None:
-        return Inbound(client=key, button=query.data or "", language=language)
+        return Inbound(client=key, button=query.data or "", language=language,
+                       update_id=update.update_id)
     message = update.message or update.edited_message
     if message is None:
         return None
@@ -71,11 +72,13 @@ def to_inbound(update: Update) -> Inbound | None:
     if message.text is not None:
         command = _command_of(message)
         if command is not None and not edited:
-            return Inbound(client=key, text=message.text, command=command, language=language)
-        return Inbound(client=key, text=message.text, language=language, edited=edited)
+            return Inbound(client=key, text=message.text, command=command, language=language,
+                           update_id=update.update_id)
+        return Inbound(client=key, text=message.text, language=language, edited=edited,
+                       update_id=update.update_id)
     # A sticker, photo, voice note...: its caption is still screened for crisis language.
     return Inbound(client=key, text=message.caption, language=language, edited=edited,
-                   has_media=True)
+                   has_media=True, update_id=update.update_id)
 
 
 def _command_of(message: Message) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -22,7 +22,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
 
 
 class Client(Base):
@@ -38,6 +38,8 @@ class Client(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     consent: Mapped[str] = mapped_column(String(16), default="unknown")  # unknown|given|declined
     consent_changed_at: Mapped[datetime | None]
+    # Telegram redelivers updates a killed process never confirmed; this skips repeats.
+    last_update_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     last_active_at: Mapped[datetime]
 

@@ -8,6 +8,7 @@ from datetime import UTC
 from sqlalchemy import func, select
 
 from bot.conversation import Conversation
+from bot.messages import Inbound
 from flows.catalog import default_catalog
 from flows.registry import FlowRegistry
 from storage.db import Database
@@ -246,3 +247,17 @@ async def test_client_rows_get_a_pseudonym_and_language(database: Database) -> N
         client = (await session.execute(select(Client))).scalar_one()
     assert client.pseudonym.startswith("C-") and client.language == "es"
     assert client.created_at.tzinfo is not None
+
+
+async def test_a_redelivered_update_is_handled_once(database: Database) -> None:
+    conversation = conversation_on(database)
+    alice = ChatClient(conversation)
+    await alice.consent()
+    await alice.send("/thought")
+    answer = Inbound(client=alice.key, text="The train was cancelled.", update_id=50)
+    first = await conversation.handle(answer)
+    again = await conversation.handle(answer)  # a killed process never confirmed it
+    assert first.messages and again.messages == []
+    async with database.read() as session:
+        flow = (await session.execute(select(FlowSession))).scalar_one()
+    assert flow.step == "mood_pick" and flow.turn == 1

@@ -1,0 +1,5 @@
+"""`python -m bot` is the same as `cbt-companion`."""
+
+from bot.cli import main
+
+main()

@@ -1,0 +1,162 @@
+"""End to end: the real bot process, real HTTP to a fake Bot API, a real database.
+
+A client completes /start and a thought record by typing and pressing buttons; the bot is
+killed in the middle of a second record and restarted, and the client finishes it; the
+export then holds both records.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.botprocess import CLI, BotProcess, bot_environment, expect
+from tests.fakebotapi import FakeBotApi, FakeUser
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_choice(request: pytest.FixtureRequest) -> str | None:
+    """None: the embedded default (a SQLite file the bot creates); else a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("database_url"))
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as fake:
+        yield fake
+
+
+async def fill_until_belief(alice: FakeUser, situation: str) -> None:
+    await alice.send("/thought")
+    await expect(alice, "What was the situation?")
+    await alice.send(situation)
+    await expect(alice, "What mood did you feel?")
+    await alice.click("Anxious")
+    await expect(alice, "How strong was 'Anxious'")
+    await alice.click("80")
+    await expect(alice, "any other mood")
+    await alice.click("Add another mood")
+    await expect(alice, "What mood did you feel?")
+    await alice.send("Embarrassed")
+    await expect(alice, "How strong was 'Embarrassed'")
+    await alice.send("65")
+    await expect(alice, "any other mood")
+    await alice.click("No, that's all")
+    await expect(alice, "What went through your mind")
+    await alice.send("Everyone noticed my mistake.")
+    await expect(alice, "another thought")
+    await alice.click("Add another thought")
+    await expect(alice, "What went through your mind")
+    await alice.send("I'm not good enough for this job.")
+    await expect(alice, "another thought")
+    await alice.click("No, that's all")
+    await expect(alice, "hot thought")
+    await alice.click("I'm not good enough for this job.")
+    await expect(alice, "What facts support")
+    await alice.send("I made an error in the report.")
+    await expect(alice, "don't fit")
+    await alice.send("My manager said the rest of the report was excellent.")
+    await expect(alice, "more balanced")
+    await alice.send("I made one error and I am good at most of my job.")
+    await expect(alice, "How much do you believe")
+
+
+async def finish_rerating(alice: FakeUser) -> str:
+    await alice.click("70")
+    await expect(alice, "how strong is 'Anxious'")
+    await alice.click("30")
+    await expect(alice, "how strong is 'Embarrassed'")
+    await alice.send("25")
+    summary = await expect(alice, "How your moods changed")
+    assert summary.text is not None
+    return summary.text
+
+
+async def test_thought_record_survives_a_killed_bot_and_exports(
+    api: FakeBotApi, tmp_path: Path, database_choice: str | None
+) -> None:
+    env = bot_environment(api, tmp_path / "data", database_choice)
+    bot = BotProcess(env, tmp_path / "bot.log")
+    await bot.start()
+    try:
+        alice = api.user(7001, first_name="Alice", language_code="en")
+        await alice.send("/start")
+        welcome = await expect(alice, "not monitored")
+        assert "not an emergency service" in (welcome.text or "")
+        consent = await expect(alice, "May I store")
+        assert consent.buttons == [["Yes, store my entries"], ["No, don't store anything"]]
+        await alice.click("Yes, store my entries")
+        await expect(alice, "Thank you")
+        await alice.send_sticker()
+        await expect(alice, "Send /thought")
+
+        await fill_until_belief(alice, "I presented the quarterly report.")
+        summary = await finish_rerating(alice)
+        assert "Anxious: 80 → 30 (-50)" in summary
+        assert "Embarrassed: 65 → 25 (-40)" in summary
+
+        # Second record: the bot dies half-way through and comes back.
+        await alice.send("/thought")
+        await expect(alice, "What was the situation?")
+        await alice.send("A colleague didn't say hello this morning.")
+        await expect(alice, "What mood did you feel?")
+        await alice.click("Sad")
+        await expect(alice, "How strong was 'Sad'")
+        await bot.kill()
+        await alice.click("40")  # pressed while the bot is down: delivered after the restart
+        await bot.start()
+        await expect(alice, "any other mood")
+        await alice.click("No, that's all")
+        await expect(alice, "What went through your mind")
+        await bot.kill()
+        await bot.start()
+        await alice.send("/thought")
+        await expect(alice, "carry on where you left off")
+        await expect(alice, "What went through your mind")
+        await alice.send("She's upset with me.")
+        await expect(alice, "another thought")
+        await alice.click("No, that's all")
+        await expect(alice, "What facts support")
+        await alice.send("She walked past quickly.")
+        await expect(alice, "don't fit")
+        await alice.send("She had headphones on and was late for a meeting.")
+        await expect(alice, "more balanced")
+        await alice.send("She walked past quickly and she was probably busy.")
+        await expect(alice, "How much do you believe")
+        await alice.click("80")
+        await expect(alice, "how strong is 'Sad'")
+        await alice.click("10")
+        final = await expect(alice, "How your moods changed")
+        assert "Sad: 40 → 10 (-30)" in (final.text or "")
+    except BaseException:
+        print(bot.log())
+        raise
+    finally:
+        assert await bot.stop() in (0, None, -2), bot.log()
+
+    assert "Traceback" not in bot.log(), bot.log()
+    for secret in ("123456:TEST-TOKEN", "quarterly report", "colleague"):
+        assert secret not in bot.log()  # neither the token nor a client's words
+
+    export = subprocess.run([str(CLI), "export", "--client", "7001", "--format", "csv"],
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert export.returncode == 0, export.stderr
+    rows = list(csv.DictReader(io.StringIO(export.stdout)))
+    assert [r["situation"] for r in rows] == ["I presented the quarterly report.",
+                                              "A colleague didn't say hello this morning."]
+    assert rows[0]["moods_before"] == "Anxious:80|Embarrassed:65"
+    assert rows[0]["moods_after"] == "Anxious:30|Embarrassed:25"
+    assert rows[1]["moods_before"] == "Sad:40" and rows[1]["moods_after"] == "Sad:10"
+    assert rows[0]["hot_thought"] == "I'm not good enough for this job."
+    assert rows[1]["hot_thought"] == "She's upset with me."
+    assert rows[0]["belief_0_100"] == "70" and rows[0]["flow_version"] == "1"
+    assert rows[0]["completed_at"].endswith("+00:00")
