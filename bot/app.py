@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from telegram.request import BaseRequest
 
 from bot.config import Settings
@@ -15,6 +15,7 @@ from bot.telegram_adapter import TelegramAdapter
 from bot.update_processor import PerChatUpdateProcessor
 from flows.catalog import Catalog, default_catalog
 from flows.registry import FlowRegistry
+from flows.screening import prepare_screening
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -38,6 +39,7 @@ def load_flows(settings: Settings) -> tuple[FlowRegistry, Catalog]:
 async def open_services(settings: Settings) -> Services:
     """Database ready (migrated when it is the embedded default), flows loaded."""
     flows, catalog = load_flows(settings)
+    prepare_screening()
     if settings.uses_default_database:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database.from_url(settings.resolved_database_url())
@@ -93,15 +95,7 @@ def telegram_builder(token: str, settings: Settings,
 def register_handlers(application: Application, adapter: TelegramAdapter) -> None:  # type: ignore[type-arg]
     # One handler for every update: the conversation decides what each one means.
     application.add_handler(TypeHandler(Update, adapter.on_update))
-    application.add_error_handler(_log_error)
-
-
-async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    # Update id, chat id and the exception type only: never the client's words.
-    update_id = update.update_id if isinstance(update, Update) else None
-    chat = update.effective_chat if isinstance(update, Update) else None
-    log.error("error handling update %s (chat %s): %s", update_id,
-              chat.id if chat else None, type(context.error).__name__)
+    application.add_error_handler(adapter.on_error)
 
 
 def run_bot(settings: Settings) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import ClientKey, Inbound, Outbound, Response
+from bot.messages import ClientKey, Inbound, Outbound, Response, base_language
 from flows.catalog import Catalog
 from flows.engine import Answer, FlowEngine, FlowState, Reply
 from flows.registry import FlowRegistry
@@ -71,11 +71,8 @@ class Conversation:
         self.clock = clock
 
     async def handle(self, inbound: Inbound) -> Response:
-        text = inbound.text
-        if text:
-            screening = screen_inbound_text(text)
-            if screening.crisis:
-                return await self._crisis(inbound)
+        if inbound.text and self._is_crisis(inbound):
+            return await self._crisis(inbound)
         if inbound.edited:
             return Response()  # an edit changes no answer; it was screened above
         if inbound.command == "sos":
@@ -88,6 +85,17 @@ class Conversation:
             return _said(self.catalog.get("storage_unavailable", inbound.language))
 
     # -- safety ---------------------------------------------------------------------------
+
+    def _is_crisis(self, inbound: Inbound) -> bool:
+        assert inbound.text is not None
+        try:
+            return screen_inbound_text(inbound.text).crisis
+        except Exception as exc:
+            # Packs are checked at start-up, so this is a bug; the message still gets an
+            # answer from the flow rather than none at all.
+            log.error("crisis screening failed for %s: %s", inbound.client.log_id,
+                      type(exc).__name__)
+            return False
 
     def _sos(self, language: str) -> Response:
         return _said(self.catalog.get("sos", language))
@@ -131,7 +139,7 @@ class Conversation:
             client = await self._find_client(session, inbound.client, lock=True)
             if client is None:
                 client = await ClientRepository(session).create(
-                    now=self.clock(), language=_language(inbound.language),
+                    now=self.clock(), language=base_language(inbound.language),
                     telegram_user_id=inbound.client.telegram_user_id,
                     chat_id=inbound.client.chat_id, pseudonym=inbound.client.pseudonym)
             if _already_handled(client, inbound):
@@ -372,9 +380,4 @@ def _parse_flow_button(data: str) -> tuple[int, str] | None:
     if prefix != FLOW_PREFIX or not turn_text.isdigit() or not button_id:
         return None
     return int(turn_text), button_id
-
-
-def _language(code: str | None) -> str:
-    """Telegram sends codes like 'en-GB'; we keep the language part."""
-    return (code or "en").split("-")[0].lower()[:8] or "en"
 

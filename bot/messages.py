@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def base_language(code: str | None) -> str:
+    """Telegram sends codes like 'en-GB' or 'es-419'; texts are kept per base language."""
+    return (code or "en").split("-")[0].lower()[:8] or "en"
+
+
 @dataclass(frozen=True)
 class ClientKey:
     """Who is writing: a Telegram user (and their chat), or a terminal user by pseudonym."""

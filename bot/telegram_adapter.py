@@ -17,7 +17,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.conversation import Conversation
-from bot.messages import ClientKey, Inbound, Outbound, Response
+from bot.messages import ClientKey, Inbound, Outbound, Response, base_language
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,22 @@ class TelegramAdapter:
                 await context.bot.send_message(chat_id, part, reply_markup=markup)
 
 
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log ids and the error type only (never the client's words), and tell the client."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        chat = update.effective_chat if isinstance(update, Update) else None
+        log.error("error handling update %s (chat %s): %s", update_id,
+                  chat.id if chat else None, type(context.error).__name__)
+        if chat is None or self._conversation is None:
+            return
+        try:
+            await context.bot.send_message(
+                chat.id, self._conversation.catalog.get("internal_error", _language_of(update)))
+        except TelegramError as exc:
+            log.warning("could not tell chat %s about the error: %s", chat.id,
+                        type(exc).__name__)
+
+
 def to_inbound(update: Update) -> Inbound | None:
     """Translate an update; None for updates the bot ignores (channel posts, joins, ...)."""
     user = update.effective_user
@@ -60,7 +76,7 @@ def to_inbound(update: Update) -> Inbound | None:
     if user is None or chat is None or user.is_bot:
         return None
     key = ClientKey(telegram_user_id=user.id, chat_id=chat.id)
-    language = user.language_code or "en"
+    language = base_language(user.language_code)
     query = update.callback_query
     if query is not None:
         return Inbound(client=key, button=query.data or "", language=language,
@@ -132,3 +148,8 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     if rest:
         parts.append(rest)
     return parts
+
+
+def _language_of(update: object) -> str:
+    user = update.effective_user if isinstance(update, Update) else None
+    return base_language(user.language_code if user else None)

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from flows.crisis import ScreeningResult, screen_for_crisis
+from flows.crisis.screener import default_screener
 
-__all__ = ["ScreeningResult", "screen_inbound_text"]
+__all__ = ["ScreeningResult", "prepare_screening", "screen_inbound_text"]
+
+
+def prepare_screening() -> None:
+    """Load and compile the shipped packs now, so a broken pack stops start-up, not a client."""
+    default_screener()
 
 
 def screen_inbound_text(text: str) -> ScreeningResult:

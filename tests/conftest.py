@@ -84,9 +84,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         template: Path = request.getfixturevalue("sqlite_template")
         shutil.copy(template, tmp_path / "cbt-companion.sqlite3")
         return sqlite_url_for(tmp_path)
-    url: str = request.getfixturevalue("postgres_url")
-    asyncio.run(_empty_tables(url))
-    return url
+    return str(request.getfixturevalue("empty_postgres_url"))
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_url: str) -> str:
+    """The session's PostgreSQL database with every table emptied for this test."""
+    asyncio.run(_empty_tables(postgres_url))
+    return postgres_url
 
 
 async def _empty_tables(url: str) -> None:

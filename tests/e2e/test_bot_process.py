@@ -7,6 +7,7 @@ export then holds both records.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import subprocess
@@ -26,7 +27,7 @@ def database_choice(request: pytest.FixtureRequest) -> str | None:
     """None: the embedded default (a SQLite file the bot creates); else a PostgreSQL URL."""
     if request.param == "sqlite":
         return None
-    return str(request.getfixturevalue("database_url"))
+    return str(request.getfixturevalue("empty_postgres_url"))
 
 
 @pytest.fixture
@@ -147,8 +148,9 @@ async def test_thought_record_survives_a_killed_bot_and_exports(
     for secret in ("123456:TEST-TOKEN", "quarterly report", "colleague"):
         assert secret not in bot.log()  # neither the token nor a client's words
 
-    export = subprocess.run([str(CLI), "export", "--client", "7001", "--format", "csv"],
-                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    export = await asyncio.to_thread(
+        subprocess.run, [str(CLI), "export", "--client", "7001", "--format", "csv"],
+        env=env, capture_output=True, text=True, timeout=60, check=False)
     assert export.returncode == 0, export.stderr
     rows = list(csv.DictReader(io.StringIO(export.stdout)))
     assert [r["situation"] for r in rows] == ["I presented the quarterly report.",
