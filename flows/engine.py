@@ -10,7 +10,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from transitions import EventData, Machine
 
@@ -302,7 +302,7 @@ class FlowEngine:
 
 def _matcher(matches: Any) -> Any:
     def condition(event: EventData) -> bool:
-        return bool(matches(event.model.answer))
+        return bool(matches(cast(_Cursor, event.model).answer))
 
     return condition
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -29,7 +29,7 @@ class LineDict(dict[str, Any]):
 
 class _LineLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        mapping = LineDict(super().construct_mapping(node, deep=deep))
+        mapping = LineDict(cast(dict[str, Any], super().construct_mapping(node, deep=deep)))
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {
             str(key_node.value): key_node.start_mark.line + 1 for key_node, _ in node.value
@@ -39,7 +39,7 @@ class _LineLoader(yaml.SafeLoader):
 
 _LineLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _LineLoader.construct_mapping,  # type: ignore[arg-type]
+    _LineLoader.construct_mapping,
 )
 
 
@@ -56,7 +56,7 @@ def load_yaml(path: Path) -> YamlDocument:
     except OSError as exc:
         raise SourceError(path, None, f"cannot read file ({exc.strerror})") from exc
     try:
-        root = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        root = yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
