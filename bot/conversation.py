@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,14 +18,29 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.crisis_messages import (
+    NOT_MEANT_PREFIX,
+    SAFE_PREFIX,
+    SAFETY_PLAN,
+    START_FLOW_PREFIX,
+    crisis_response,
+    sos_response,
+)
 from bot.messages import ClientKey, Inbound, Outbound, Response, base_language
 from flows.catalog import Catalog
+from flows.crisis_lines import CrisisLineDirectory, default_directory
+from flows.definition import FlowDefinition
 from flows.engine import Answer, FlowEngine, FlowState, Reply
 from flows.registry import FlowRegistry
-from flows.screening import screen_inbound_text
+from flows.screening import ScreeningResult, screen_inbound_text
 from storage.db import Database
 from storage.models import Client, FlowSession
-from storage.repositories import ClientRepository, EntryRepository, FlowSessionRepository
+from storage.repositories import (
+    ClientRepository,
+    CrisisEventRepository,
+    EntryRepository,
+    FlowSessionRepository,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +52,10 @@ T = TypeVar("T")
 FLOW_PREFIX = "f"
 CONSENT_YES, CONSENT_NO = "c:y", "c:n"
 CANCEL_KEEP, CANCEL_DISCARD = "x:k", "x:d"
+COUNTRY_PREFIX = "k:"
+# A crisis response waits at most this long for the database before going out without it.
+CRISIS_DB_TIMEOUT = 1.0
+COUNTRY_CACHE_SIZE = 10_000
 # Transient database failures are retried this many times before the client is told.
 DB_ATTEMPTS = 3
 DB_RETRY_DELAYS = (0.2, 0.8)
@@ -63,20 +83,28 @@ class _Turn:
 
 class Conversation:
     def __init__(self, database: Database, flows: FlowRegistry, catalog: Catalog,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, directory: CrisisLineDirectory | None = None) -> None:
         self.database = database
         self.flows = flows
         self.catalog = catalog
         self.engine = FlowEngine(catalog)
         self.clock = clock
+        self.directory = directory or default_directory()
+        # The last known country of recent clients, so a crisis message can still show the
+        # right lines while the database is down.
+        self._countries: OrderedDict[ClientKey, str | None] = OrderedDict()
 
     async def handle(self, inbound: Inbound) -> Response:
-        if inbound.text and self._is_crisis(inbound):
-            return await self._crisis(inbound)
+        if inbound.text:
+            screening = self._screen(inbound)
+            if screening is not None:
+                return await self.respond_to_crisis(
+                    inbound.client, inbound.language, category=screening.category or "crisis",
+                    rule=screening.rule or "unknown", source="message")
         if inbound.edited:
             return Response()  # an edit changes no answer; it was screened above
         if inbound.command == "sos":
-            return self._sos(inbound.language)
+            return await self._sos(inbound)
         try:
             return await self._with_retries(lambda: self._in_transaction(inbound))
         except (*_TRANSIENT_ERRORS, DBAPIError) as exc:
@@ -86,41 +114,76 @@ class Conversation:
 
     # -- safety ---------------------------------------------------------------------------
 
-    def _is_crisis(self, inbound: Inbound) -> bool:
+    def _screen(self, inbound: Inbound) -> ScreeningResult | None:
         assert inbound.text is not None
         try:
-            return screen_inbound_text(inbound.text).crisis
+            result = screen_inbound_text(inbound.text)
         except Exception as exc:
             # Packs are checked at start-up, so this is a bug; the message still gets an
             # answer from the flow rather than none at all.
             log.error("crisis screening failed for %s: %s", inbound.client.log_id,
                       type(exc).__name__)
-            return False
+            return None
+        return result if result.crisis else None
 
-    def _sos(self, language: str) -> Response:
-        return _said(self.catalog.get("sos", language))
+    async def respond_to_crisis(self, key: ClientKey, language: str, *, category: str,
+                                rule: str, source: str) -> Response:
+        """The crisis response: pause the flow, record the event, show the client's lines.
 
-    async def _crisis(self, inbound: Inbound) -> Response:
-        language = inbound.language
-        response = _said(self.catalog.get("crisis_response", language))
-        response.say(self.catalog.get("sos", language))
+        Also the entry point for crisis signals found inside a flow (a questionnaire's
+        self-harm item). The words and lines go out whatever the database does; the database
+        work gets at most CRISIS_DB_TIMEOUT seconds.
+        """
+        language = base_language(language)
+        country, event_id = self._countries.get(key), None
         try:
-            await self._pause_current_flow(inbound.client)
+            async with asyncio.timeout(CRISIS_DB_TIMEOUT):
+                country, event_id = await self._record_crisis(key, language, category, rule,
+                                                              source)
         except (*_TRANSIENT_ERRORS, DBAPIError) as exc:
-            # The crisis message goes out whatever the database does.
-            log.warning("could not pause flow after crisis for %s: %s",
-                        inbound.client.log_id, type(exc).__name__)
-        return response
+            log.warning("crisis for %s answered without the database: %s", key.log_id,
+                        type(exc).__name__)
+        log.info("crisis response for %s: category=%s rule=%s source=%s", key.log_id,
+                 category, rule, source)
+        return crisis_response(self.catalog, self.directory, country=country,
+                               language=language, event_id=event_id)
 
-    async def _pause_current_flow(self, key: ClientKey) -> None:
+    async def _record_crisis(self, key: ClientKey, language: str, category: str, rule: str,
+                             source: str) -> tuple[str | None, int]:
         async with self.database.transaction() as session:
-            client = await self._find_client(session, key)
+            client = await self._find_client(session, key, lock=True)
             if client is None:
-                return
+                client = await self._create_client(session, key, language)
+            self._remember_country(key, client.country)
             current = await FlowSessionRepository(session).current(client.id)
+            interrupted = None
             if current is not None and current.status == "active":
                 current.status = "paused"
                 current.updated_at = self.clock()
+                interrupted = current.flow_id
+            event = await CrisisEventRepository(session).record(
+                client_id=client.id, occurred_at=self.clock(), source=source,
+                category=category, rule=rule, interrupted_flow_id=interrupted)
+            return client.country, event.id
+
+    async def _sos(self, inbound: Inbound) -> Response:
+        country = self._countries.get(inbound.client)
+        try:
+            async with asyncio.timeout(CRISIS_DB_TIMEOUT), self.database.read() as session:
+                client = await self._find_client(session, inbound.client)
+                country = client.country if client else None
+                self._remember_country(inbound.client, country)
+        except (*_TRANSIENT_ERRORS, DBAPIError) as exc:
+            log.warning("/sos for %s answered without the database: %s",
+                        inbound.client.log_id, type(exc).__name__)
+        return sos_response(self.catalog, self.directory, country=country,
+                            language=base_language(inbound.language))
+
+    def _remember_country(self, key: ClientKey, country: str | None) -> None:
+        self._countries[key] = country
+        self._countries.move_to_end(key)
+        while len(self._countries) > COUNTRY_CACHE_SIZE:
+            self._countries.popitem(last=False)
 
     # -- one transaction per inbound ------------------------------------------------------
 
@@ -138,10 +201,8 @@ class Conversation:
         async with self.database.transaction() as session:
             client = await self._find_client(session, inbound.client, lock=True)
             if client is None:
-                client = await ClientRepository(session).create(
-                    now=self.clock(), language=base_language(inbound.language),
-                    telegram_user_id=inbound.client.telegram_user_id,
-                    chat_id=inbound.client.chat_id, pseudonym=inbound.client.pseudonym)
+                client = await self._create_client(session, inbound.client, inbound.language)
+            self._remember_country(inbound.client, client.country)
             if _already_handled(client, inbound):
                 return Response()
             client.last_update_id = inbound.update_id or client.last_update_id
@@ -156,6 +217,13 @@ class Conversation:
             # A caption is screened above but is not an answer: a photo is not typed text.
             return await self._answer(turn, Answer(text=None if inbound.has_media
                                                    else inbound.text))
+
+    async def _create_client(self, session: AsyncSession, key: ClientKey, language: str
+                             ) -> Client:
+        return await ClientRepository(session).create(
+            now=self.clock(), language=base_language(language),
+            telegram_user_id=key.telegram_user_id, chat_id=key.chat_id,
+            pseudonym=key.pseudonym)
 
     async def _find_client(self, session: AsyncSession, key: ClientKey, *, lock: bool = False
                            ) -> Client | None:
@@ -173,6 +241,9 @@ class Conversation:
         if current is not None and current.status == "cancelling" and command != "cancel":
             await self._finish_cancel(turn, current, keep=True)
         lang = turn.language
+        turn.client.pending_question = None  # a command moves on from any open question
+        if command == "country":
+            return self._ask_country(turn)
         if command == "start":
             response = _said(self.catalog.get("welcome", lang))
             response.say(self.catalog.get("consent_question", lang), (
@@ -186,9 +257,45 @@ class Conversation:
         flow = self.flows.for_command(command)
         if flow is None:
             return _said(self.catalog.get("unknown_command", lang))
-        if turn.client.consent != "given":
+        if flow.requires_consent and turn.client.consent != "given":
             return _said(self.catalog.get("consent_needed", lang))
+        if flow.show_saved and await FlowSessionRepository(turn.session).for_flow(
+                turn.client.id, flow.id) is None:
+            saved = await self._show_saved(turn, flow)
+            if saved is not None:
+                return saved
         return await self._open_flow(turn, flow.id)
+
+    async def _show_saved(self, turn: _Turn, flow: FlowDefinition) -> Response | None:
+        """The client's latest entry of this flow (a safety plan), with a way to redo it."""
+        entry = await EntryRepository(turn.session).latest_completed(turn.client.id, flow.id)
+        if entry is None or entry.completed_at is None:
+            return None
+        lang = turn.language
+        response = _said(self.catalog.get("saved_entry_intro", lang,
+                                          date=entry.completed_at.date().isoformat()))
+        saved_under = self.flows.get(entry.flow_id)
+        response.say(self.engine.summary(saved_under or flow, entry.data, lang), (
+            (self.catalog.get("button_new_entry", lang), START_FLOW_PREFIX + flow.id),))
+        return response
+
+    def _ask_country(self, turn: _Turn) -> Response:
+        turn.client.pending_question = "country"
+        lang = turn.language
+        buttons = tuple((self.directory.for_country(code).display_name(lang),
+                         COUNTRY_PREFIX + code) for code in suggested_countries(lang))
+        return _said(self.catalog.get("country_question", lang), (
+            *buttons, (self.catalog.get("button_skip", lang), COUNTRY_PREFIX + "skip")))
+
+    def _set_country(self, turn: _Turn, code: str | None) -> Response:
+        turn.client.country = code
+        turn.client.pending_question = None
+        self._remember_country(turn.inbound.client, code)
+        lang = turn.language
+        if code is None:
+            return _said(self.catalog.get("country_skipped", lang))
+        name = self.directory.for_country(code).display_name(lang)
+        return _said(self.catalog.get("country_set", lang, country=name))
 
     async def _open_flow(self, turn: _Turn, flow_id: str) -> Response:
         flow = self.flows.get(flow_id)
@@ -274,8 +381,14 @@ class Conversation:
                     await FlowSessionRepository(turn.session).delete(flow_session)
             response = _said(self.catalog.get(
                 "consent_given" if data == CONSENT_YES else "consent_declined", lang))
+            if client.country is None:
+                response.messages.extend(self._ask_country(turn).messages)
             response.close_buttons = True
             return response
+        if data.startswith(COUNTRY_PREFIX):
+            return self._country_button(turn, data.removeprefix(COUNTRY_PREFIX))
+        if data.startswith(("s:", START_FLOW_PREFIX)):
+            return await self._crisis_button(turn, data)
         current = await FlowSessionRepository(turn.session).current(client.id)
         if data in (CANCEL_KEEP, CANCEL_DISCARD):
             if current is None or current.status != "cancelling":
@@ -298,6 +411,46 @@ class Conversation:
         response.close_buttons = True
         return response
 
+    def _country_button(self, turn: _Turn, choice: str) -> Response:
+        if choice == "skip":
+            response = self._set_country(turn, None)
+        elif choice in self.directory:
+            response = self._set_country(turn, choice)
+        else:
+            return Response(notice=self.catalog.get("unknown_button", turn.language),
+                            close_buttons=True)
+        response.close_buttons = True
+        return response
+
+    async def _crisis_button(self, turn: _Turn, data: str) -> Response:
+        """The buttons under a crisis message: plan, grounding, "safe for now", "not meant"."""
+        lang = turn.language
+        if data == SAFETY_PLAN:
+            plan = self.flows.get("safety_plan")
+            saved = await self._show_saved(turn, plan) if plan else None
+            return saved or _said(self.catalog.get("no_safety_plan", lang))
+        if data.startswith(START_FLOW_PREFIX):
+            flow = self.flows.get(data.removeprefix(START_FLOW_PREFIX))
+            if flow is None:
+                return Response(notice=self.catalog.get("unknown_button", lang))
+            if flow.requires_consent and turn.client.consent != "given":
+                return _said(self.catalog.get("consent_needed", lang))
+            return await self._open_flow(turn, flow.id)
+        for prefix, field, reply in ((SAFE_PREFIX, "safe_confirmed_at", "safe_now_ack"),
+                                     (NOT_MEANT_PREFIX, "not_meant_at", "not_meant_ack")):
+            if data.startswith(prefix):
+                event_id = data.removeprefix(prefix)
+                event = await CrisisEventRepository(turn.session).of_client(
+                    turn.client.id, int(event_id)) if event_id.isdigit() else None
+                # Recorded on the event, which stays open: "not what I meant" is information
+                # for the therapist, not a reason to forget that the bot was worried.
+                if event is not None and getattr(event, field) is None:
+                    setattr(event, field, self.clock())
+                response = _said(self.catalog.get(reply, lang))
+                response.close_buttons = True
+                return response
+        return Response(notice=self.catalog.get("unknown_button", lang))
+
     def _offers_button(self, current: FlowSession, button_id: str, language: str) -> bool:
         """Whether the current question really shows this button (callback data is forgeable)."""
         flow = self.flows.get(current.flow_id)
@@ -311,6 +464,12 @@ class Conversation:
     async def _answer(self, turn: _Turn, answer: Answer) -> Response:
         lang = turn.language
         sessions = FlowSessionRepository(turn.session)
+        if turn.client.pending_question == "country" and answer.text:
+            code = self.directory.find_country(answer.text)
+            if code is None:
+                return _said(self.catalog.get("country_unknown", lang), (
+                    (self.catalog.get("button_skip", lang), COUNTRY_PREFIX + "skip"),))
+            return self._set_country(turn, code)
         current = await sessions.current(turn.client.id)
         if current is None:
             return _said(self.catalog.get("no_flow", lang))
@@ -331,7 +490,9 @@ class Conversation:
             return response
         outcome = self.engine.handle(flow, _state_of(current), answer, lang)
         response = Response()
-        if outcome.finished and outcome.entry is not None:
+        if outcome.finished and not flow.store:
+            await sessions.delete(current)
+        elif outcome.finished and outcome.entry is not None:
             now = self.clock()
             await EntryRepository(turn.session).add(
                 client_id=turn.client.id, entry_type=flow.entry_type, flow_id=flow.id,
@@ -351,6 +512,13 @@ class Conversation:
     def _show(self, response: Response, turn_number: int, reply: Reply) -> None:
         response.say(reply.text, tuple((button.label, f"{FLOW_PREFIX}:{turn_number}:{button.id}")
                                        for button in reply.buttons))
+
+
+def suggested_countries(language: str) -> tuple[str, ...]:
+    """A few likely countries as buttons; any other is typed by name."""
+    if language == "es":
+        return ("ES", "MX", "AR", "CO", "CL", "PE", "US")
+    return ("US", "GB", "CA", "AU", "IE", "IN", "NZ")
 
 
 def _already_handled(client: Client, inbound: Inbound) -> bool:

@@ -103,6 +103,12 @@ class FlowDefinition:
     steps: Mapping[str, Step]
     source: str = "<memory>"
     command: str | None = None
+    # False: answers are not kept once the flow ends (e.g. a grounding exercise).
+    store: bool = True
+    # False: open to clients who declined storage (nothing of theirs is kept either way).
+    requires_consent: bool = True
+    # True: the command first shows the latest saved entry (a safety plan) with a way to redo.
+    show_saved: bool = False
 
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]
@@ -126,7 +132,8 @@ _STEP_KEYS = {
     "max_length", "min", "max", "buttons", "value_key", "record", "options_from",
     "item_key", "skip_if_single", "compare",
 }
-_FLOW_KEYS = {"id", "version", "entry_type", "title", "start", "steps", "command"}
+_FLOW_KEYS = {"id", "version", "entry_type", "title", "start", "steps", "command", "store",
+              "requires_consent", "show_saved"}
 
 
 class _Parser:
@@ -183,7 +190,15 @@ class _Parser:
             steps=steps,
             source=str(self.path),
             command=root.get("command"),
+            store=self.flag(root, "store", True),
+            requires_consent=self.flag(root, "requires_consent", True),
+            show_saved=self.flag(root, "show_saved", False),
         )
+        if not definition.requires_consent and (definition.store or any(
+                step.target for step in steps.values())):
+            raise self.fail(root, "a flow open without consent must keep nothing: set "
+                            "'store: false' and give no step 'save' or 'append'",
+                            "requires_consent")
         self.check_graph(definition, steps_node)
         return definition
 
@@ -251,6 +266,12 @@ class _Parser:
             skip_if_single=bool(body.get("skip_if_single", False)),
             compare=self.compare(step_id, body),
         )
+
+    def flag(self, body: Any, key: str, default: bool) -> bool:
+        value = body.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(body, f"'{key}' must be true or false", key)
+        return value
 
     def integer(self, body: Any, key: str, default: int) -> int:
         value = body.get(key, default)

@@ -131,15 +131,20 @@ class FlowEngine:
         moved = self._settle(flow, moved)
         end = flow.step(moved.step)
         if end.kind == "end":
-            final = dict(moved.answers)
-            if end.compare:
-                final[end.compare.into] = _compare(end, final)
-            text = _fill(end.prompt.get(language), final, None)
-            derived = {end.compare.into} if end.compare else set()
-            entry = {k: v for k, v in final.items() if not k.startswith("_") and k not in derived}
-            return Outcome(replace(moved, answers=final), (Reply(text),), accepted=True,
-                           finished=True, entry=entry)
+            entry = {k: v for k, v in moved.answers.items() if not k.startswith("_")}
+            text = self.summary(flow, moved.answers, language, step_id=end.id)
+            return Outcome(moved, (Reply(text),), accepted=True, finished=True, entry=entry)
         return Outcome(moved, (self.prompt(flow, moved, language),), accepted=True)
+
+    def summary(self, flow: FlowDefinition, answers: Mapping[str, Any], language: str,
+                step_id: str | None = None) -> str:
+        """An end step's message for these answers (also used to show a saved entry again)."""
+        end = flow.step(step_id) if step_id else next(
+            step for step in flow.steps.values() if step.kind == "end")
+        values = dict(answers)
+        if end.compare:
+            values[end.compare.into] = _compare(end, values)
+        return _fill(end.prompt.get(language), values, None)
 
     # -- moving between steps -------------------------------------------------------------
 

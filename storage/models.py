@@ -38,6 +38,10 @@ class Client(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     consent: Mapped[str] = mapped_column(String(16), default="unknown")  # unknown|given|declined
     consent_changed_at: Mapped[datetime | None]
+    # ISO 3166-1 alpha-2, for the crisis lines to show; None: the international fallback.
+    country: Mapped[str | None] = mapped_column(String(2))
+    # A question outside any flow the client's next text answers (e.g. "country").
+    pending_question: Mapped[str | None] = mapped_column(String(32))
     # Telegram redelivers updates a killed process never confirmed; this skips repeats.
     last_update_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
@@ -82,3 +86,21 @@ class Entry(Base):
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class CrisisEvent(Base):
+    """A crisis response the bot gave: what matched and what happened next, never the text."""
+
+    __tablename__ = "crisis_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"),
+                                           index=True)
+    occurred_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(32))  # message | questionnaire
+    category: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(128))
+    interrupted_flow_id: Mapped[str | None] = mapped_column(String(64))
+    # The client's own answers to the crisis message; neither closes the event.
+    safe_confirmed_at: Mapped[datetime | None]
+    not_meant_at: Mapped[datetime | None]

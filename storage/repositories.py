@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Client, Entry, FlowSession
+from storage.models import Client, CrisisEvent, Entry, FlowSession
 
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
@@ -123,4 +123,36 @@ class EntryRepository:
 
     async def for_client(self, client_id: int) -> Sequence[Entry]:
         query = select(Entry).where(Entry.client_id == client_id).order_by(Entry.id)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def latest_completed(self, client_id: int, flow_id: str) -> Entry | None:
+        query = (select(Entry)
+                 .where(Entry.client_id == client_id, Entry.flow_id == flow_id,
+                        Entry.status == "completed")
+                 .order_by(Entry.completed_at.desc(), Entry.id.desc()).limit(1))
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+
+class CrisisEventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(self, *, client_id: int, occurred_at: datetime, source: str,
+                     category: str, rule: str, interrupted_flow_id: str | None) -> CrisisEvent:
+        event = CrisisEvent(client_id=client_id, occurred_at=occurred_at, source=source,
+                            category=category, rule=rule,
+                            interrupted_flow_id=interrupted_flow_id)
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    async def of_client(self, client_id: int, event_id: int) -> CrisisEvent | None:
+        """The event, only if it belongs to this client (button data can be forged)."""
+        query = select(CrisisEvent).where(CrisisEvent.id == event_id,
+                                          CrisisEvent.client_id == client_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def for_client(self, client_id: int) -> Sequence[CrisisEvent]:
+        query = (select(CrisisEvent).where(CrisisEvent.client_id == client_id)
+                 .order_by(CrisisEvent.occurred_at))
         return (await self.session.execute(query)).scalars().all()

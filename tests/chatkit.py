@@ -53,7 +53,8 @@ class ChatClient:
 
     async def consent(self) -> None:
         await self.send("/start")
-        await self.press("Yes, store my entries")
+        assert "c:y" in {data for _, data in self.buttons}  # the "yes" button, in any language
+        await self.press_data("c:y")
 
 
 async def complete_thought_record(client: ChatClient, situation: str = "Missed the bus.") -> None:

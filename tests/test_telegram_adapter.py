@@ -107,7 +107,10 @@ async def test_start_and_a_button_press(telegram: tuple[Any, RecordingRequest]) 
     await alice.press("Yes, store my entries")
     methods = [c.method for c in request.calls]
     assert "answerCallbackQuery" in methods and "editMessageReplyMarkup" in methods
-    assert alice.last_text.startswith("Thank you.")
+    assert request.texts(5001)[-2].startswith("Thank you.")
+    assert alice.last_text.startswith("Which country are you in?")
+    await alice.press("United Kingdom")
+    assert "United Kingdom" in alice.last_text
 
 
 async def test_thought_record_buttons_and_bad_input(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 03:45:31.504600
+Create Date: 2026-11-28 04:02:21.983460
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("consent", sa.String(length=16), nullable=False),
         sa.Column("consent_changed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("country", sa.String(length=2), nullable=True),
+        sa.Column("pending_question", sa.String(length=32), nullable=True),
         sa.Column("last_update_id", sa.BigInteger(), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_active_at", storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -38,6 +40,28 @@ def upgrade() -> None:
         sa.UniqueConstraint("pseudonym", name=op.f("uq_clients_pseudonym")),
         sa.UniqueConstraint("telegram_user_id", name=op.f("uq_clients_telegram_user_id")),
     )
+    op.create_table(
+        "crisis_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("occurred_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("category", sa.String(length=64), nullable=False),
+        sa.Column("rule", sa.String(length=128), nullable=False),
+        sa.Column("interrupted_flow_id", sa.String(length=64), nullable=True),
+        sa.Column("safe_confirmed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("not_meant_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["client_id"],
+            ["clients.id"],
+            name=op.f("fk_crisis_events_client_id_clients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_crisis_events")),
+    )
+    with op.batch_alter_table("crisis_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_crisis_events_client_id"), ["client_id"], unique=False)
+
     op.create_table(
         "entries",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -97,5 +121,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_entries_client_type_completed")
 
     op.drop_table("entries")
+    with op.batch_alter_table("crisis_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_crisis_events_client_id"))
+
+    op.drop_table("crisis_events")
     op.drop_table("clients")
     # ### end Alembic commands ###
