@@ -1,4 +1,5 @@
-"""Wiring: settings -> database -> flows -> conversation -> Telegram application."""
+"""Wiring: settings -> files (programme, flows, packs, lines) -> database -> conversation ->
+Telegram application."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.conversation import Conversation
+from bot.programme import DEFAULT_PROGRAMME_FILE, Programme, ProgrammeError, load_programme
 from bot.telegram_adapter import TelegramAdapter
 from bot.update_processor import PerChatUpdateProcessor
 from flows.catalog import Catalog, default_catalog
+from flows.crisis_lines import CrisisLineDirectory, default_directory, load_directory
 from flows.registry import FlowRegistry
-from flows.screening import prepare_screening
+from flows.screening import Screener, build_screener
+from flows.yaml_source import line_of, load_yaml
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -26,20 +30,45 @@ class ConfigurationError(Exception):
     """Something the operator must fix; its message is one line meant for them."""
 
 
+@dataclass(frozen=True)
+class Setup:
+    """Everything read from staff-edited files, checked before the bot talks to anyone."""
+
+    programme: Programme
+    flows: FlowRegistry
+    catalog: Catalog
+    screener: Screener
+    directory: CrisisLineDirectory
+
+
 @dataclass
 class Services:
     database: Database
     conversation: Conversation
 
 
-def load_flows(settings: Settings) -> tuple[FlowRegistry, Catalog]:
-    return FlowRegistry.load(settings.flows_dir), default_catalog()
+def load_setup(settings: Settings) -> Setup:
+    """Read and check every staff file; a problem raises an error naming file and line."""
+    programme_file = settings.programme_file or DEFAULT_PROGRAMME_FILE
+    programme = load_programme(programme_file)
+    every_flow = FlowRegistry.load(settings.flows_dir)
+    unknown = [flow_id for flow_id in programme.flows if every_flow.get(flow_id) is None]
+    if unknown:
+        raise ProgrammeError(programme_file, line_of(load_yaml(programme_file).root, "flows"),
+                             f"flows: unknown flow '{unknown[0]}' (known: "
+                             f"{', '.join(sorted(f.id for f in every_flow.all()))})")
+    lines_file = programme.crisis.lines_file
+    return Setup(
+        programme=programme,
+        flows=every_flow.only(programme.flows),
+        catalog=default_catalog(),
+        screener=build_screener(programme.crisis.packs),
+        directory=load_directory(lines_file) if lines_file else default_directory(),
+    )
 
 
-async def open_services(settings: Settings) -> Services:
-    """Database ready (migrated when it is the embedded default), flows loaded."""
-    flows, catalog = load_flows(settings)
-    prepare_screening()
+async def open_services(settings: Settings, setup: Setup) -> Services:
+    """Database ready (migrated; several processes take turns) and the conversation built."""
     if settings.uses_default_database:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database.from_url(settings.resolved_database_url())
@@ -48,23 +77,29 @@ async def open_services(settings: Settings) -> Services:
     except Exception:
         await database.dispose()
         raise
-    return Services(database=database, conversation=Conversation(database, flows, catalog))
+    conversation = Conversation(database, setup.flows, setup.catalog,
+                                directory=setup.directory, screener=setup.screener,
+                                default_country=setup.programme.default_country)
+    return Services(database=database, conversation=conversation)
 
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
-    """The bot as `cbt-companion run` starts it: services opened in PTB's post_init."""
+    """The bot as `cbt-companion run` starts it: staff files checked first, then services
+    opened in PTB's post_init."""
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
         raise ConfigurationError(
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export "
             "TELEGRAM_BOT_TOKEN=<token> before 'cbt-companion run'.")
+    setup = load_setup(settings)
     adapter = TelegramAdapter()
     holder: dict[str, Services] = {}
 
     async def on_start(application: Application) -> None:  # type: ignore[type-arg]
-        services = await open_services(settings)
+        services = await open_services(settings, setup)
         holder["services"] = services
         adapter.attach(services.conversation)
-        log.info("bot ready (database: %s)", services.database.engine.dialect.name)
+        log.info("bot ready (database: %s, flows: %s)", services.database.engine.dialect.name,
+                 ", ".join(flow.id for flow in setup.flows.all()))
 
     async def on_stop(application: Application) -> None:  # type: ignore[type-arg]
         services = holder.pop("services", None)

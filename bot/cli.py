@@ -14,13 +14,19 @@ from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
+import yaml
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot.app import ConfigurationError, open_services, run_bot
+from bot.app import ConfigurationError, load_setup, open_services, run_bot
 from bot.config import Settings
 from bot.conversation import utc_now
+from bot.flows_cli import flows_app
+from bot.programme import DEFAULT_PROGRAMME_FILE
 from bot.safety_cli import safety_app
 from bot.terminal import chat as terminal_chat
+from flows.crisis import PackError
+from flows.crisis_lines import DirectoryError
 from flows.yaml_source import SourceError
 from storage.db import Database
 from storage.export import entries_json, thought_records_csv
@@ -33,6 +39,9 @@ T = TypeVar("T")
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(safety_app, name="safety")
+app.add_typer(flows_app, name="flows")
+config_app = typer.Typer(help="Programme configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 
 def _settings() -> Settings:
@@ -72,8 +81,10 @@ def chat(
     """Run the flows in this terminal: one message per line on stdin, replies on stdout."""
     settings = _settings()
 
+    setup = load_setup(settings)
+
     async def main() -> None:
-        services = await open_services(settings)
+        services = await open_services(settings, setup)
         try:
             await terminal_chat(services.conversation, client, language, sys.stdin, sys.stdout)
         finally:
@@ -203,10 +214,36 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
         raise _fail(f"cannot use the database ({type(cause).__name__}: {detail})") from None
 
 
+@config_app.command("check")
+def config_check() -> None:
+    """Check every staff file and print the effective configuration (secrets hidden)."""
+    settings = _settings()
+    setup = load_setup(settings)
+    effective = {
+        "settings": {
+            "database": make_url(settings.resolved_database_url()).render_as_string(
+                hide_password=True),
+            "telegram_api_base_url": settings.telegram_api_base_url,
+            "telegram_bot_token": "set" if settings.telegram_bot_token else "NOT SET",
+            "data_dir": str(settings.data_dir),
+            "flows_dir": str(settings.flows_dir) if settings.flows_dir else None,
+            "programme_file": str(settings.programme_file or DEFAULT_PROGRAMME_FILE),
+            "export_timezone": settings.export_timezone,
+        },
+        "programme": setup.programme.model_dump(mode="json"),
+        "flows": {flow.id: {"version": flow.version, "command": flow.command,
+                            "source": flow.source} for flow in setup.flows.all()},
+        "languages": setup.catalog.languages,
+        "crisis_lines": {"countries": len(setup.directory),
+                         "needing_review": len(setup.directory.review_items(utc_now().date()))},
+    }
+    typer.echo(yaml.safe_dump(effective, sort_keys=False, allow_unicode=True), nl=False)
+
+
 def main() -> None:
     """Console-script entry point: operator mistakes become one line, not a traceback."""
     try:
         app()
-    except SourceError as exc:
+    except (SourceError, PackError, DirectoryError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)

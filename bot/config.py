@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
     data_dir: Path = Field(default=Path("data"), validation_alias=AliasChoices("CBT_DATA_DIR"))
     flows_dir: Path | None = Field(default=None, validation_alias=AliasChoices("CBT_FLOWS_DIR"))
+    # The programme file (enabled flows, crisis packs, defaults); None: the packaged one.
+    programme_file: Path | None = Field(default=None,
+                                        validation_alias=AliasChoices("CBT_PROGRAMME_FILE"))
     # Time zone for dates in exports when the command line does not name one.
     export_timezone: str = Field(default="UTC",
                                  validation_alias=AliasChoices("CBT_EXPORT_TIMEZONE"))

@@ -19,9 +19,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crisis_messages import (
+    GROUNDING_FLOW,
     NOT_MEANT_PREFIX,
     SAFE_PREFIX,
     SAFETY_PLAN,
+    SAFETY_PLAN_FLOW,
     START_FLOW_PREFIX,
     crisis_response,
     sos_response,
@@ -32,7 +34,7 @@ from flows.crisis_lines import CrisisLineDirectory, default_directory
 from flows.definition import FlowDefinition
 from flows.engine import Answer, FlowEngine, FlowState, Reply
 from flows.registry import FlowRegistry
-from flows.screening import ScreeningResult, screen_inbound_text
+from flows.screening import Screener, ScreeningResult, screen_inbound_text
 from storage.db import Database
 from storage.models import Client, FlowSession
 from storage.repositories import (
@@ -53,6 +55,7 @@ FLOW_PREFIX = "f"
 CONSENT_YES, CONSENT_NO = "c:y", "c:n"
 CANCEL_KEEP, CANCEL_DISCARD = "x:k", "x:d"
 COUNTRY_PREFIX = "k:"
+LANGUAGE_PREFIX = "l:"
 # A crisis response waits at most this long for the database before going out without it.
 CRISIS_DB_TIMEOUT = 1.0
 COUNTRY_CACHE_SIZE = 10_000
@@ -82,14 +85,17 @@ class _Turn:
 
 
 class Conversation:
-    def __init__(self, database: Database, flows: FlowRegistry, catalog: Catalog,
-                 clock: Clock = utc_now, directory: CrisisLineDirectory | None = None) -> None:
+    def __init__(self, database: Database, flows: FlowRegistry, catalog: Catalog, *,
+                 clock: Clock = utc_now, directory: CrisisLineDirectory | None = None,
+                 screener: Screener | None = None, default_country: str | None = None) -> None:
         self.database = database
         self.flows = flows
         self.catalog = catalog
         self.engine = FlowEngine(catalog)
         self.clock = clock
         self.directory = directory or default_directory()
+        self.screener = screener
+        self.default_country = default_country
         # The last known country of recent clients, so a crisis message can still show the
         # right lines while the database is down.
         self._countries: OrderedDict[ClientKey, str | None] = OrderedDict()
@@ -117,7 +123,7 @@ class Conversation:
     def _screen(self, inbound: Inbound) -> ScreeningResult | None:
         assert inbound.text is not None
         try:
-            result = screen_inbound_text(inbound.text)
+            result = screen_inbound_text(inbound.text, self.screener)
         except Exception as exc:
             # Packs are checked at start-up, so this is a bug; the message still gets an
             # answer from the flow rather than none at all.
@@ -145,8 +151,9 @@ class Conversation:
                         type(exc).__name__)
         log.info("crisis response for %s: category=%s rule=%s source=%s", key.log_id,
                  category, rule, source)
-        return crisis_response(self.catalog, self.directory, country=country,
-                               language=language, event_id=event_id)
+        return crisis_response(self.catalog, self.directory,
+                               country=country or self.default_country, language=language,
+                               event_id=event_id, flows=self._crisis_flows())
 
     async def _record_crisis(self, key: ClientKey, language: str, category: str, rule: str,
                              source: str) -> tuple[str | None, int]:
@@ -176,8 +183,14 @@ class Conversation:
         except (*_TRANSIENT_ERRORS, DBAPIError) as exc:
             log.warning("/sos for %s answered without the database: %s",
                         inbound.client.log_id, type(exc).__name__)
-        return sos_response(self.catalog, self.directory, country=country,
-                            language=base_language(inbound.language))
+        return sos_response(self.catalog, self.directory,
+                            country=country or self.default_country,
+                            language=base_language(inbound.language), flows=self._crisis_flows())
+
+    def _crisis_flows(self) -> frozenset[str]:
+        """Which of the safety plan and grounding flows this programme offers."""
+        return frozenset(flow for flow in (SAFETY_PLAN_FLOW, GROUNDING_FLOW)
+                         if self.flows.get(flow) is not None)
 
     def _remember_country(self, key: ClientKey, country: str | None) -> None:
         self._countries[key] = country
@@ -251,7 +264,11 @@ class Conversation:
                 (self.catalog.get("consent_no", lang), CONSENT_NO)))
             return response
         if command == "help":
-            return _said(self.catalog.get("help", lang))
+            return _said(self._help(lang))
+        if command == "language":
+            return _said(self.catalog.get("language_question", lang), tuple(
+                (self.catalog.get("language_name", code), LANGUAGE_PREFIX + code)
+                for code in self.catalog.languages))
         if command == "cancel":
             return await self._cancel(turn)
         flow = self.flows.for_command(command)
@@ -278,6 +295,14 @@ class Conversation:
         response.say(self.engine.summary(saved_under or flow, entry.data, lang), (
             (self.catalog.get("button_new_entry", lang), START_FLOW_PREFIX + flow.id),))
         return response
+
+    def _help(self, language: str) -> str:
+        lines = [self.catalog.get("help_intro", language)]
+        lines += [self.catalog.get("help_flow_line", language, command=flow.command,
+                                   description=(flow.description or flow.title).get(language))
+                  for flow in self.flows.all() if flow.command]
+        lines.append(self.catalog.get("help_commands", language))
+        return "\n".join(lines)
 
     def _ask_country(self, turn: _Turn) -> Response:
         turn.client.pending_question = "country"
@@ -385,6 +410,14 @@ class Conversation:
                 response.messages.extend(self._ask_country(turn).messages)
             response.close_buttons = True
             return response
+        if data.startswith(LANGUAGE_PREFIX):
+            chosen = data.removeprefix(LANGUAGE_PREFIX)
+            if chosen not in self.catalog.languages:
+                return Response(notice=self.catalog.get("unknown_button", lang))
+            client.language = chosen
+            response = _said(self.catalog.get("language_set", chosen))
+            response.close_buttons = True
+            return response
         if data.startswith(COUNTRY_PREFIX):
             return self._country_button(turn, data.removeprefix(COUNTRY_PREFIX))
         if data.startswith(("s:", START_FLOW_PREFIX)):
@@ -426,7 +459,7 @@ class Conversation:
         """The buttons under a crisis message: plan, grounding, "safe for now", "not meant"."""
         lang = turn.language
         if data == SAFETY_PLAN:
-            plan = self.flows.get("safety_plan")
+            plan = self.flows.get(SAFETY_PLAN_FLOW)
             saved = await self._show_saved(turn, plan) if plan else None
             return saved or _said(self.catalog.get("no_safety_plan", lang))
         if data.startswith(START_FLOW_PREFIX):

@@ -5,15 +5,23 @@ from __future__ import annotations
 import asyncio
 from typing import TextIO
 
+from bot.app import Setup
 from bot.conversation import Conversation
+from bot.crisis_messages import START_FLOW_PREFIX
 from bot.messages import ClientKey, Inbound, Outbound
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.repositories import ClientRepository
 
 
 async def chat(conversation: Conversation, pseudonym: str, language: str,
                stdin: TextIO, stdout: TextIO) -> None:
     """Read one message per line until end of input; print every reply with numbered buttons."""
-    key = ClientKey(pseudonym=pseudonym)
-    buttons: tuple[tuple[str, str], ...] = ()
+    await _loop(conversation, ClientKey(pseudonym=pseudonym), language, stdin, stdout, ())
+
+
+async def _loop(conversation: Conversation, key: ClientKey, language: str, stdin: TextIO,
+                stdout: TextIO, buttons: tuple[tuple[str, str], ...]) -> None:
     while True:
         line = await asyncio.to_thread(stdin.readline)
         if not line:
@@ -64,3 +72,33 @@ def _print(message: Outbound, stdout: TextIO) -> None:
                              enumerate(message.buttons, start=1))
         stdout.write(numbered + "\n")
     stdout.write("\n")
+
+
+async def try_flow(setup: Setup, flow_id: str, language: str, stdin: TextIO,
+                   stdout: TextIO) -> None:
+    """`flows try`: a consenting test client on an in-memory database, straight into a flow.
+
+    Every flow file is loaded (not only the programme's), so staff can try a new flow before
+    switching it on.
+    """
+    database = Database.from_url("sqlite+aiosqlite:///:memory:")
+    try:
+        await upgrade(database.engine)
+        conversation = Conversation(database, setup.flows, setup.catalog,
+                                    directory=setup.directory, screener=setup.screener,
+                                    default_country=setup.programme.default_country)
+        key = ClientKey(pseudonym="C-TRYOUT")
+        async with database.transaction() as session:
+            client = await ClientRepository(session).create(
+                now=conversation.clock(), language=language, pseudonym=key.pseudonym)
+            client.consent = "given"
+        response = await conversation.handle(Inbound(client=key, button=START_FLOW_PREFIX +
+                                                     flow_id, language=language))
+        buttons: tuple[tuple[str, str], ...] = ()
+        for message in response.messages:
+            _print(message, stdout)
+            buttons = message.buttons or buttons
+        stdout.flush()
+        await _loop(conversation, key, language, stdin, stdout, buttons)
+    finally:
+        await database.dispose()

@@ -33,6 +33,12 @@ class Catalog:
             raise KeyError(f"no text '{key}' in the English texts")
         return string.Formatter().vformat(template, (), values) if values else template
 
+    def missing_keys(self) -> list[tuple[str, str]]:
+        """(language, key) for every English text another language lacks."""
+        english = self._texts[DEFAULT_LANGUAGE]
+        return [(language, key) for language, table in sorted(self._texts.items())
+                for key in english if key not in table]
+
     def has(self, key: str) -> bool:
         return key in self._texts[DEFAULT_LANGUAGE]
 

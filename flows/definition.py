@@ -28,6 +28,7 @@ class Text:
     """User-facing text in one or more languages; falls back to English."""
 
     by_language: Mapping[str, str]
+    line: int | None = field(default=None, compare=False)
 
     def get(self, language: str) -> str:
         return (
@@ -109,6 +110,8 @@ class FlowDefinition:
     requires_consent: bool = True
     # True: the command first shows the latest saved entry (a safety plan) with a way to redo.
     show_saved: bool = False
+    # One line for /help; the title when not given.
+    description: Text | None = None
 
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]
@@ -127,31 +130,42 @@ class FlowError(SourceError):
     """A flow file that cannot be used, with file and line."""
 
 
+class FlowProblems(FlowError):
+    """Several problems found in one flow file; reads as the first, lists them all."""
+
+    def __init__(self, problems: list[FlowError]) -> None:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(first.file, first.line, first.message + more)
+        self.problems = problems
+
+
 _STEP_KEYS = {
     "kind", "prompt", "save", "append", "next", "options", "allow_text", "optional",
     "max_length", "min", "max", "buttons", "value_key", "record", "options_from",
     "item_key", "skip_if_single", "compare",
 }
 _FLOW_KEYS = {"id", "version", "entry_type", "title", "start", "steps", "command", "store",
-              "requires_consent", "show_saved"}
+              "requires_consent", "show_saved", "description"}
 
 
 class _Parser:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.problems: list[FlowError] = []
 
     def fail(self, node: Any, message: str, key: str | None = None) -> FlowError:
         return FlowError(self.path, line_of(node, key), message)
 
     def text(self, value: Any, node: Any, key: str) -> Text:
         if isinstance(value, str):
-            return Text({DEFAULT_LANGUAGE: value})
+            return Text({DEFAULT_LANGUAGE: value}, line=line_of(node, key))
         if isinstance(value, Mapping) and value and all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
             if DEFAULT_LANGUAGE not in value:
                 raise self.fail(node, f"'{key}' has no English ('en') text to fall back on", key)
-            return Text(dict(value))
+            return Text(dict(value), line=line_of(node, key))
         raise self.fail(node, f"'{key}' must be text, or a mapping of language to text", key)
 
     def flow(self, root: Any) -> FlowDefinition:
@@ -174,10 +188,14 @@ class _Parser:
         if not isinstance(steps_node, Mapping) or not steps_node:
             raise self.fail(root, "'steps' must be a non-empty mapping of step id to step",
                             "steps")
-        steps = {
-            str(step_id): self.step(str(step_id), body, steps_node)
-            for step_id, body in steps_node.items()
-        }
+        steps: dict[str, Step] = {}
+        for step_id, body in steps_node.items():
+            try:
+                steps[str(step_id)] = self.step(str(step_id), body, steps_node)
+            except FlowError as problem:  # keep going: staff fix every problem in one pass
+                self.problems.append(problem)
+        if self.problems:
+            raise FlowProblems(self.problems)
         start = root["start"]
         if start not in steps:
             raise self.fail(root, f"'start' names unknown step '{start}'", "start")
@@ -193,6 +211,8 @@ class _Parser:
             store=self.flag(root, "store", True),
             requires_consent=self.flag(root, "requires_consent", True),
             show_saved=self.flag(root, "show_saved", False),
+            description=self.text(root["description"], root, "description")
+            if "description" in root else None,
         )
         if not definition.requires_consent and (definition.store or any(
                 step.target for step in steps.values())):
@@ -200,6 +220,8 @@ class _Parser:
                             "'store: false' and give no step 'save' or 'append'",
                             "requires_consent")
         self.check_graph(definition, steps_node)
+        if self.problems:
+            raise FlowProblems(self.problems)
         return definition
 
     def step(self, step_id: str, body: Any, parent: Any) -> Step:
@@ -341,31 +363,35 @@ class _Parser:
                        value=str(raw["value"]), into=str(raw["as"]))
 
     def check_graph(self, flow: FlowDefinition, steps_node: Any) -> None:
+        """Problems of the flow as a whole, all collected: dead ends, orphans, bad fields."""
         for step in flow.steps.values():
             for branch in step.branches:
                 if branch.to not in flow.steps:
-                    raise self.fail(steps_node.get(step.id), f"step '{step.id}' goes to unknown "
-                                    f"step '{branch.to}'", "next")
+                    self.problems.append(self.fail(
+                        steps_node.get(step.id),
+                        f"step '{step.id}' goes to unknown step '{branch.to}'", "next"))
         reachable = {flow.start}
         frontier = [flow.start]
         while frontier:
             for branch in flow.steps[frontier.pop()].branches:
-                if branch.to not in reachable:
+                if branch.to in flow.steps and branch.to not in reachable:
                     reachable.add(branch.to)
                     frontier.append(branch.to)
         for step_id in flow.steps:
             if step_id not in reachable:
-                raise self.fail(steps_node, f"step '{step_id}' can never be reached", step_id)
+                self.problems.append(self.fail(
+                    steps_node, f"step '{step_id}' can never be reached", step_id))
         if not any(step.kind == "end" for step in flow.steps.values()):
-            raise FlowError(self.path, None, "the flow has no 'end' step, so it never finishes")
+            self.problems.append(FlowError(
+                self.path, None, "the flow has no 'end' step, so it never finishes"))
         known = _fields_written(flow)
         for step in flow.steps.values():
             for language, template in step.prompt.by_language.items():
                 for name in _template_fields(template):
                     if name not in known:
-                        raise self.fail(steps_node.get(step.id), f"step '{step.id}' prompt "
-                                        f"({language}) uses '{{{name}}}', which no step saves",
-                                        "prompt")
+                        self.problems.append(self.fail(
+                            steps_node.get(step.id), f"step '{step.id}' prompt ({language}) "
+                            f"uses '{{{name}}}', which no step saves", "prompt"))
 
 
 def _fields_written(flow: FlowDefinition) -> set[str]:

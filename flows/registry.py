@@ -31,7 +31,12 @@ class FlowRegistry:
         return self._by_command.get(command)
 
     def all(self) -> list[FlowDefinition]:
+        """Every flow, in menu order."""
         return list(self._by_id.values())
+
+    def only(self, flow_ids: Iterable[str]) -> FlowRegistry:
+        """The flows a programme switches on, in its order; unknown ids raise KeyError."""
+        return FlowRegistry(self._by_id[flow_id] for flow_id in flow_ids)
 
     @classmethod
     def load(cls, staff_dir: Path | None = None) -> FlowRegistry:

@@ -52,7 +52,7 @@ async def test_crisis_mid_record_gets_the_countrys_lines_in_one_reply(database: 
         flow = (await session.execute(select(FlowSession))).scalar_one()
     assert flow.status == "paused" and flow.step == "mood_pick"
     stored = " ".join(str(v) for v in (event.category, event.rule, flow.answers))
-    assert "kill" not in stored  # the message itself is stored nowhere
+    assert "want to kill" not in stored  # the message itself is stored nowhere
 
     await alice.send("/thought")
     assert alice.texts[0] == "Let's carry on where you left off."
