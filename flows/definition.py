@@ -203,7 +203,8 @@ class _Parser:
             id=flow_id,
             version=version,
             entry_type=str(root.get("entry_type", flow_id)),
-            title=self.text(root.get("title", flow_id), root, "title"),
+            title=self.text(root["title"], root, "title") if "title" in root
+            else Text({DEFAULT_LANGUAGE: flow_id.replace("_", " ")}),
             start=start,
             steps=steps,
             source=str(self.path),

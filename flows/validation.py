@@ -79,7 +79,8 @@ def _check_commands(report: ValidationReport) -> None:
 
 
 def _texts(flow: FlowDefinition) -> Iterable[tuple[str, Text]]:
-    yield "title", flow.title
+    if flow.title.line is not None:  # a title the file did not give is not a gap
+        yield "title", flow.title
     if flow.description is not None:
         yield "description", flow.description
     for step in flow.steps.values():

@@ -31,7 +31,9 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_every_entry_point_answers_help(env: dict[str, str]) -> None:
-    for args in ([], ["run"], ["chat"], ["export"], ["db", "upgrade"], ["safety", "screen"]):
+    for args in ([], ["run"], ["chat"], ["export"], ["db", "upgrade"], ["safety", "screen"],
+                 ["flows", "validate"], ["flows", "graph"], ["flows", "try"],
+                 ["config", "check"]):
         result = run_cli(*args, "--help", env=env)
         assert result.returncode == 0, result.stderr
         assert "Usage" in result.stdout
@@ -94,3 +96,34 @@ def test_a_broken_staff_flow_names_file_and_line(env: dict[str, str], tmp_path: 
     result = run_cli("chat", env={**env, "CBT_FLOWS_DIR": str(flows)}, stdin="/help\n")
     assert result.returncode == 2
     assert f"{flows / 'bad.yaml'}:8: step 'a' goes to unknown step 'b'" in result.stderr
+
+
+def test_flows_validate_exit_codes(env: dict[str, str], tmp_path: Path) -> None:
+    good = run_cli("flows", "validate", env=env)
+    assert good.returncode == 0 and "0 errors, 0 warnings" in good.stdout
+    staff = tmp_path / "staff"
+    staff.mkdir()
+    (staff / "x.yaml").write_text("id: x\nversion: 1\nstart: a\nsteps:\n  a: {kind: text, "
+                                  "prompt: hi, next: b}\n", encoding="utf-8")
+    bad = run_cli("flows", "validate", str(staff), env=env)
+    assert bad.returncode == 1
+    assert f"error: {staff / 'x.yaml'}:5: step 'a' goes to unknown step 'b'" in bad.stdout
+
+
+def test_flows_graph_and_try(env: dict[str, str], tmp_path: Path) -> None:
+    graph = run_cli("flows", "graph", "safety_plan", env=env)
+    assert graph.returncode == 0 and graph.stdout.startswith("flowchart TD")
+    unknown = run_cli("flows", "graph", "nope", env=env)
+    assert unknown.returncode == 2 and "no valid flow 'nope'" in unknown.stderr
+    played = run_cli("flows", "try", "grounding", env=env,
+                     stdin="a lamp\nNext\nI want to kill myself\n")
+    assert played.returncode == 0, played.stderr
+    assert "5 things you can see" in played.stdout and "paused the exercise" in played.stdout
+    assert not (tmp_path / "data").exists()  # the real database was never touched
+
+
+def test_config_check_prints_the_effective_configuration(env: dict[str, str]) -> None:
+    result = run_cli("config", "check", env={**env, "TELEGRAM_BOT_TOKEN": "123:SECRET"})
+    assert result.returncode == 0, result.stderr
+    assert "flows:\n  - thought_record" in result.stdout or "- thought_record" in result.stdout
+    assert "telegram_bot_token: set" in result.stdout and "SECRET" not in result.stdout

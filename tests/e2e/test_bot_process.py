@@ -162,3 +162,46 @@ async def test_thought_record_survives_a_killed_bot_and_exports(
     assert rows[1]["hot_thought"] == "She's upset with me."
     assert rows[0]["belief_0_100"] == "70" and rows[0]["flow_version"] == "1"
     assert rows[0]["completed_at"].endswith("+00:00")
+
+
+async def test_spanish_client_crisis_mid_record(api: FakeBotApi, tmp_path: Path) -> None:
+    """In Spanish, end to end: the right country's lines in one reply, the flow paused and
+    resumed, and the client's words nowhere in the bot's log."""
+    bot = BotProcess(bot_environment(api, tmp_path / "data", None), tmp_path / "bot.log")
+    await bot.start()
+    try:
+        lucia = api.user(7101, first_name="Lucía", language_code="es-MX")
+        await lucia.send("/start")
+        await expect(lucia, "no está supervisado")
+        await expect(lucia, "¿Puedo guardar")
+        await lucia.click("Sí, guarda mis registros")
+        await expect(lucia, "¿En qué país estás?")
+        await lucia.click("México")
+        await expect(lucia, "líneas de crisis de México")
+        await lucia.send("/thought")
+        await expect(lucia, "¿Cuál fue la situación?")
+        await lucia.send("Discutí con mi madre por teléfono.")
+        await expect(lucia, "¿Qué emoción sentiste?")
+        await lucia.send("ya no quiero seguir viviendo")
+        await expect(lucia, "he pausado el ejercicio")
+        lines = await expect(lucia, "Líneas de crisis en México:")
+        assert "800 911 2000" in (lines.text or "") and "911" in (lines.text or "")
+        assert lines.buttons[0] == ["Mi plan de seguridad"] or "Mi plan de seguridad" in str(
+            lines.buttons)
+        await lucia.click("Ahora estoy a salvo")
+        await expect(lucia, "Me alegra")
+        await lucia.send("/thought")
+        await expect(lucia, "Sigamos donde lo dejaste")
+        await expect(lucia, "¿Qué emoción sentiste?")
+        await lucia.click("Tristeza")
+        await expect(lucia, "¿Con qué intensidad sentiste 'Tristeza'")
+    except BaseException:
+        print(bot.log())
+        raise
+    finally:
+        await bot.stop()
+    log = bot.log()
+    assert "Traceback" not in log
+    for words in ("madre", "viviendo", "Tristeza"):
+        assert words not in log
+    assert "crisis response for chat=7101: category=" in log

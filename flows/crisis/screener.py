@@ -1,0 +1,176 @@
+"""Screen a message against loaded crisis packs and say which rule matched.
+
+How one message is screened:
+
+1. normalise it (``normalise.py``);
+2. look its words up in an index of anchor words, giving the few patterns and
+   exclusions that could possibly match (most messages stop here);
+3. blank out harmless idioms found by the candidate exclusions;
+4. run the candidate patterns, most urgent category first; a match counts
+   unless the rule is negatable and a negation cue governs it ("I'm not going
+   to ...") without a keep-risk phrase before the cue ("can't promise I won't").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from flows.crisis.normalise import normalise
+from flows.crisis.packs import CATEGORIES, Matcher, Negation, Pack, PackError, Rule, load_pack
+from flows.crisis.patterns import PREFIX_KEY
+
+__all__ = [
+    "SHIPPED_LANGUAGES",
+    "ScreeningResult",
+    "Screener",
+    "default_screener",
+    "screen_for_crisis",
+    "shipped_pack_path",
+]
+
+SHIPPED_LANGUAGES: tuple[str, ...] = ("en", "es")
+_PACK_DIR = Path(__file__).resolve().parent / "packs"
+_BLANK = " ,"  # what an exclusion leaves behind: a clause break
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    crisis: bool
+    category: str | None
+    rule: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"crisis": self.crisis, "category": self.category, "rule": self.rule}
+
+
+NOT_CRISIS = ScreeningResult(crisis=False, category=None, rule=None)
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One compiled matcher of a rule, with what is needed to report it."""
+
+    matcher: Matcher
+    rule: Rule
+    negation: Negation
+    result: ScreeningResult
+
+
+class Screener:
+    """Screens messages with the rules of one or more packs (built once, reused)."""
+
+    def __init__(self, packs: Sequence[Pack]) -> None:
+        if not packs:
+            raise ValueError("a Screener needs at least one pack")
+        self.packs = tuple(packs)
+        self._check_unique_ids()
+        ranked = sorted(
+            (
+                (CATEGORIES.index(rule.category), pack_no, rule_no, rule, pack)
+                for pack_no, pack in enumerate(self.packs)
+                for rule_no, rule in enumerate(pack.rules)
+            ),
+            key=lambda item: item[:3],
+        )
+        self._checks: list[_Check] = [
+            _Check(matcher, rule, pack.negation, ScreeningResult(True, rule.category, rule.id))
+            for _, _, _, rule, pack in ranked
+            for matcher in rule.matchers
+        ]
+        self._blankers = [
+            matcher.regex
+            for pack in self.packs
+            for exclusion in pack.exclusions
+            for matcher in exclusion.matchers
+        ]
+        self._words: dict[str, list[int]] = {}  # word -> [check mask, exclusion mask]
+        self._prefixes: dict[str, list[int]] = {}  # first letters -> masks
+        self._always = [0, 0]
+        for bit, check in enumerate(self._checks):
+            self._index(check.matcher, 0, 1 << bit)
+        for bit, pack_matcher in enumerate(
+            m for pack in self.packs for exclusion in pack.exclusions for m in exclusion.matchers
+        ):
+            self._index(pack_matcher, 1, 1 << bit)
+
+    def _check_unique_ids(self) -> None:
+        seen: dict[str, str] = {}
+        for pack in self.packs:
+            for item in (*pack.rules, *pack.exclusions):
+                if item.id in seen:
+                    raise PackError(
+                        pack.path, item.line, f"id {item.id!r} is also used in {seen[item.id]}"
+                    )
+                seen[item.id] = pack.path
+
+    def _index(self, matcher: Matcher, slot: int, bit: int) -> None:
+        if matcher.anchors is None:
+            self._always[slot] |= bit
+            return
+        for kind, key in matcher.anchors:
+            table = self._words if kind == "word" else self._prefixes
+            masks = table.setdefault(key if kind == "word" else key[:PREFIX_KEY], [0, 0])
+            masks[slot] |= bit
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(pack.language for pack in self.packs)
+
+    def screen(self, text: str) -> ScreeningResult:
+        """Screen one message; the result names the matching rule and its category."""
+        canon = normalise(text)
+        checks, blanks = self._always
+        words, prefixes = self._words, self._prefixes
+        for word in canon.split():
+            masks = words.get(word)
+            if masks is not None:
+                checks |= masks[0]
+                blanks |= masks[1]
+            masks = prefixes.get(word[:PREFIX_KEY])
+            if masks is not None:
+                checks |= masks[0]
+                blanks |= masks[1]
+        if not checks:
+            return NOT_CRISIS
+        while blanks:
+            low = blanks & -blanks
+            blanks ^= low
+            canon = self._blankers[low.bit_length() - 1].sub(_BLANK, canon)
+        all_checks = self._checks
+        while checks:
+            low = checks & -checks
+            checks ^= low
+            check = all_checks[low.bit_length() - 1]
+            for match in check.matcher.regex.finditer(canon):
+                if check.rule.negatable and check.negation.cancels(canon, match.start()):
+                    continue
+                return check.result
+        return NOT_CRISIS
+
+
+def shipped_pack_path(language: str) -> Path:
+    """Path of the pack shipped for ``language`` (e.g. "en")."""
+    return _PACK_DIR / f"{language}.yaml"
+
+
+@cache
+def default_screener(languages: tuple[str, ...] = SHIPPED_LANGUAGES) -> Screener:
+    """The screener for shipped packs, built on first use and then reused."""
+    return Screener([load_pack(shipped_pack_path(language)) for language in languages])
+
+
+def screen_for_crisis(text: str, languages: Sequence[str] | None = None) -> ScreeningResult:
+    """Screen one message with the shipped packs (all shipped languages when None: a Spanish speaker may have an English Telegram UI)."""  # noqa: E501 - the contract, verbatim
+    return default_screener(_shipped(languages)).screen(text)
+
+
+def _shipped(languages: Sequence[str] | None) -> tuple[str, ...]:
+    """Map language codes ("es-MX", "EN") to shipped packs; never screen with none."""
+    if languages is None or isinstance(languages, str):
+        languages = [] if languages is None else [languages]
+    wanted = {code.lower().replace("_", "-").split("-")[0] for code in languages}
+    chosen = tuple(language for language in SHIPPED_LANGUAGES if language in wanted)
+    return chosen or SHIPPED_LANGUAGES

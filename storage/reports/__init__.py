@@ -1,0 +1,1 @@
+"""Reports built from stored entries: pictures and plain-language summaries, no I/O."""
