@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -36,7 +36,7 @@ from flows.engine import Answer, FlowEngine, FlowState, Reply
 from flows.registry import FlowRegistry
 from flows.screening import Screener, ScreeningResult, screen_inbound_text
 from storage.db import Database
-from storage.models import Client, FlowSession
+from storage.models import Client, Entry, FlowSession
 from storage.repositories import (
     ClientRepository,
     CrisisEventRepository,
@@ -147,10 +147,8 @@ class Conversation:
                 country, event_id = await self._record_crisis(key, language, category, rule,
                                                               source)
         except (*_TRANSIENT_ERRORS, DBAPIError) as exc:
-            log.warning("crisis for %s answered without the database: %s", key.log_id,
-                        type(exc).__name__)
-        log.info("crisis response for %s: category=%s rule=%s source=%s", key.log_id,
-                 category, rule, source)
+            log.warning("crisis (category=%s rule=%s) for %s answered without the database: "
+                        "%s", category, rule, key.log_id, type(exc).__name__)
         return crisis_response(self.catalog, self.directory,
                                country=country or self.default_country, language=language,
                                event_id=event_id, flows=self._crisis_flows())
@@ -162,16 +160,24 @@ class Conversation:
             if client is None:
                 client = await self._create_client(session, key, language)
             self._remember_country(key, client.country)
-            current = await FlowSessionRepository(session).current(client.id)
-            interrupted = None
-            if current is not None and current.status == "active":
-                current.status = "paused"
-                current.updated_at = self.clock()
-                interrupted = current.flow_id
-            event = await CrisisEventRepository(session).record(
-                client_id=client.id, occurred_at=self.clock(), source=source,
-                category=category, rule=rule, interrupted_flow_id=interrupted)
-            return client.country, event.id
+            event_id = await self._note_crisis(session, client, category=category, rule=rule,
+                                               source=source, pause=True)
+            return client.country, event_id
+
+    async def _note_crisis(self, session: AsyncSession, client: Client, *, category: str,
+                           rule: str, source: str, pause: bool) -> int:
+        """Record a crisis event; pause the client's flow unless the flow raised it."""
+        current = await FlowSessionRepository(session).current(client.id)
+        interrupted = current.flow_id if current is not None else None
+        if pause and current is not None and current.status == "active":
+            current.status = "paused"
+            current.updated_at = self.clock()
+        event = await CrisisEventRepository(session).record(
+            client_id=client.id, occurred_at=self.clock(), source=source, category=category,
+            rule=rule, interrupted_flow_id=interrupted)
+        log.info("crisis response for %s: category=%s rule=%s source=%s",
+                 _log_id(client), category, rule, source)
+        return event.id
 
     async def _sos(self, inbound: Inbound) -> Response:
         country = self._countries.get(inbound.client)
@@ -523,15 +529,30 @@ class Conversation:
             return response
         outcome = self.engine.handle(flow, _state_of(current), answer, lang)
         response = Response()
+        for alert in outcome.alerts[:1]:
+            # A questionnaire answer that calls for the crisis response gets it at once; the
+            # questionnaire itself carries on after it.
+            event_id = await self._note_crisis(turn.session, turn.client,
+                                               category=alert.category, rule=alert.rule,
+                                               source="questionnaire", pause=False)
+            response.messages.extend(crisis_response(
+                self.catalog, self.directory,
+                country=turn.client.country or self.default_country, language=lang,
+                event_id=event_id, flows=self._crisis_flows()).messages)
+        follow_up: str | None = None
         if outcome.finished and not flow.store:
             await sessions.delete(current)
         elif outcome.finished and outcome.entry is not None:
             now = self.clock()
-            await EntryRepository(turn.session).add(
+            entries = EntryRepository(turn.session)
+            previous = await entries.latest_completed(turn.client.id, flow.id)
+            await entries.add(
                 client_id=turn.client.id, entry_type=flow.entry_type, flow_id=flow.id,
                 flow_version=flow.version, status="completed", data=dict(outcome.entry),
                 started_at=current.started_at, completed_at=now, now=now)
             await sessions.delete(current)
+            if flow.scoring:
+                follow_up = self._score_change(previous, outcome.entry, lang)
         elif outcome.accepted:
             current.step = outcome.state.step
             current.cursor = outcome.state.cursor
@@ -540,7 +561,19 @@ class Conversation:
             current.updated_at = self.clock()
         for reply in outcome.replies:
             self._show(response, outcome.state.turn, reply)
+        if follow_up:
+            response.say(follow_up)
         return response
+
+    def _score_change(self, previous: Entry | None, entry: Mapping[str, Any],
+                      language: str) -> str:
+        """How a questionnaire total compares with the client's previous one."""
+        before = previous.data.get("total") if previous is not None else None
+        if previous is None or previous.completed_at is None or not isinstance(before, int):
+            return self.catalog.get("score_first", language)
+        return self.catalog.get("score_change", language,
+                                date=previous.completed_at.date().isoformat(),
+                                previous=before, change=f"{int(entry['total']) - before:+d}")
 
     def _show(self, response: Response, turn_number: int, reply: Reply) -> None:
         response.say(reply.text, tuple((button.label, f"{FLOW_PREFIX}:{turn_number}:{button.id}")
@@ -552,6 +585,11 @@ def suggested_countries(language: str) -> tuple[str, ...]:
     if language == "es":
         return ("ES", "MX", "AR", "CO", "CL", "PE", "US")
     return ("US", "GB", "CA", "AU", "IE", "IN", "NZ")
+
+
+def _log_id(client: Client) -> str:
+    """Like ClientKey.log_id: ids only, never a name or a word the client wrote."""
+    return f"chat={client.chat_id}" if client.telegram_user_id is not None else "terminal"
 
 
 def _already_handled(client: Client, inbound: Inbound) -> bool:

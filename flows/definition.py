@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from flows.questionnaires import INSTRUMENTS
 from flows.yaml_source import SourceError, line_of, load_yaml
 
 StepKind = Literal["text", "number", "choice", "multi_choice", "pick", "rate_each", "end"]
@@ -52,7 +53,12 @@ class Branch:
     when_answer: frozenset[str] | None = None
 
     def matches(self, answer: Any) -> bool:
-        return self.when_answer is None or str(answer) in self.when_answer
+        """A list answer (several choices) matches when any chosen item does."""
+        if self.when_answer is None:
+            return True
+        if isinstance(answer, list):
+            return any(str(item) in self.when_answer for item in answer)
+        return str(answer) in self.when_answer
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,15 @@ class Compare:
     key: str
     value: str
     into: str
+
+
+@dataclass(frozen=True)
+class CrisisIf:
+    """An answer at or above ``at_least`` goes through the crisis response at once."""
+
+    at_least: int
+    category: str
+    rule: str
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,9 @@ class Step:
     item_key: str | None = None
     skip_if_single: bool = False
     compare: Compare | None = None
+    # A questionnaire item's LOINC code; its answer (an option id "0".."3") is scored.
+    code: str | None = None
+    crisis_if: CrisisIf | None = None
 
     @property
     def target(self) -> str | None:
@@ -112,6 +130,10 @@ class FlowDefinition:
     show_saved: bool = False
     # One line for /help; the title when not given.
     description: Text | None = None
+    # A standard questionnaire this flow administers ("phq9", "gad7"): scored at the end.
+    scoring: str | None = None
+    # Constant fields every entry of this flow carries (e.g. the mood scale used).
+    fields: Mapping[str, Any] = field(default_factory=dict)
 
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]
@@ -143,10 +165,10 @@ class FlowProblems(FlowError):
 _STEP_KEYS = {
     "kind", "prompt", "save", "append", "next", "options", "allow_text", "optional",
     "max_length", "min", "max", "buttons", "value_key", "record", "options_from",
-    "item_key", "skip_if_single", "compare",
+    "item_key", "skip_if_single", "compare", "code", "crisis_if",
 }
 _FLOW_KEYS = {"id", "version", "entry_type", "title", "start", "steps", "command", "store",
-              "requires_consent", "show_saved", "description"}
+              "requires_consent", "show_saved", "description", "scoring", "fields"}
 
 
 class _Parser:
@@ -214,6 +236,8 @@ class _Parser:
             show_saved=self.flag(root, "show_saved", False),
             description=self.text(root["description"], root, "description")
             if "description" in root else None,
+            scoring=self.scoring(root, steps),
+            fields=self.constant_fields(root),
         )
         if not definition.requires_consent and (definition.store or any(
                 step.target for step in steps.values())):
@@ -288,7 +312,47 @@ class _Parser:
             item_key=body.get("item_key"),
             skip_if_single=bool(body.get("skip_if_single", False)),
             compare=self.compare(step_id, body),
+            code=str(body["code"]) if "code" in body else None,
+            crisis_if=self.crisis_if(step_id, body),
         )
+
+    def crisis_if(self, step_id: str, body: Any) -> CrisisIf | None:
+        raw = body.get("crisis_if")
+        if raw is None:
+            return None
+        keys = {"at_least", "category", "rule"}
+        if (not isinstance(raw, Mapping) or set(raw) != keys
+                or not isinstance(raw["at_least"], int)):
+            raise self.fail(body, f"step '{step_id}': 'crisis_if' needs at_least (a number), "
+                            "category and rule", "crisis_if")
+        return CrisisIf(at_least=raw["at_least"], category=str(raw["category"]),
+                        rule=str(raw["rule"]))
+
+    def scoring(self, root: Any, steps: Mapping[str, Step]) -> str | None:
+        instrument_id = root.get("scoring")
+        if instrument_id is None:
+            return None
+        instrument = INSTRUMENTS.get(str(instrument_id))
+        if instrument is None:
+            raise self.fail(root, f"'scoring' must be one of {sorted(INSTRUMENTS)}", "scoring")
+        codes = {step.code for step in steps.values() if step.code}
+        missing = [code for code in instrument.item_codes if code not in codes]
+        if missing:
+            raise self.fail(root, f"scoring {instrument.name}: no step has item code "
+                            f"{missing[0]}", "scoring")
+        for step in steps.values():
+            if step.code in instrument.item_codes and (
+                    step.kind != "choice" or [o.id for o in step.options] != ["0", "1", "2", "3"]):
+                raise self.fail(root, f"step '{step.id}': a scored item needs a choice with "
+                                "options 0, 1, 2, 3", "scoring")
+        return instrument.id
+
+    def constant_fields(self, root: Any) -> dict[str, Any]:
+        raw = root.get("fields", {})
+        if not isinstance(raw, Mapping) or not all(
+                isinstance(v, str | int | float) for v in raw.values()):
+            raise self.fail(root, "'fields' maps names to plain values", "fields")
+        return {str(k): v for k, v in raw.items()}
 
     def flag(self, body: Any, key: str, default: bool) -> bool:
         value = body.get(key, default)
@@ -395,8 +459,14 @@ class _Parser:
                             f"uses '{{{name}}}', which no step saves", "prompt"))
 
 
+SCORED_FIELDS = frozenset({"instrument", "total", "max_total", "band", "band_text", "items",
+                           "difficulty"})
+
+
 def _fields_written(flow: FlowDefinition) -> set[str]:
-    names: set[str] = {"item"}
+    names: set[str] = {"item", *flow.fields}
+    if flow.scoring:
+        names.update(SCORED_FIELDS)
     for step in flow.steps.values():
         names.update(n for n in (step.target, step.compare.into if step.compare else None) if n)
     return names

@@ -15,7 +15,8 @@ from typing import Any, cast
 from transitions import EventData, Machine
 
 from flows.catalog import Catalog
-from flows.definition import FlowDefinition, Step
+from flows.definition import CrisisIf, FlowDefinition, Step
+from flows.questionnaires import ANSWER_CODES, DIFFICULTY_CODES, INSTRUMENTS, score
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class Outcome:
     accepted: bool
     finished: bool = False
     entry: Mapping[str, Any] | None = None
+    # Answers that call for the crisis response (a questionnaire's self-harm item).
+    alerts: tuple[CrisisIf, ...] = ()
 
 
 class _Cursor:
@@ -124,17 +127,23 @@ class FlowEngine:
                 _store(step, answers, answers.pop(_rating_key(step)))
         else:
             _store(step, answers, self._shape(step, answers, value))
+        alerts = _alerts(step, value)
         turned = replace(state, answers=answers, cursor=cursor, turn=state.turn + 1)
         if not complete:
-            return Outcome(turned, (self.prompt(flow, turned, language),), accepted=True)
+            return Outcome(turned, (self.prompt(flow, turned, language),), accepted=True,
+                           alerts=alerts)
         moved = self._advance(flow, turned, value)
         moved = self._settle(flow, moved)
         end = flow.step(moved.step)
         if end.kind == "end":
-            entry = {k: v for k, v in moved.answers.items() if not k.startswith("_")}
-            text = self.summary(flow, moved.answers, language, step_id=end.id)
-            return Outcome(moved, (Reply(text),), accepted=True, finished=True, entry=entry)
-        return Outcome(moved, (self.prompt(flow, moved, language),), accepted=True)
+            entry = {**flow.fields,
+                     **{k: v for k, v in moved.answers.items() if not k.startswith("_")},
+                     **_scored(flow, moved.answers)}
+            text = self.summary(flow, entry, language, step_id=end.id)
+            return Outcome(moved, (Reply(text),), accepted=True, finished=True, entry=entry,
+                           alerts=alerts)
+        return Outcome(moved, (self.prompt(flow, moved, language),), accepted=True,
+                       alerts=alerts)
 
     def summary(self, flow: FlowDefinition, answers: Mapping[str, Any], language: str,
                 step_id: str | None = None) -> str:
@@ -144,6 +153,9 @@ class FlowEngine:
         values = dict(answers)
         if end.compare:
             values[end.compare.into] = _compare(end, values)
+        if isinstance(values.get("band"), str):
+            values["band_text"] = self._catalog.get(
+                "band_" + values["band"].replace(" ", "_"), language)
         return _fill(end.prompt.get(language), values, None)
 
     # -- moving between steps -------------------------------------------------------------
@@ -303,6 +315,36 @@ class FlowEngine:
         if isinstance(item, Mapping) and step.item_key:
             return item.get(step.item_key)
         return item
+
+
+def _alerts(step: Step, value: Any) -> tuple[CrisisIf, ...]:
+    if step.crisis_if is None:
+        return ()
+    number = _parse_int(str(value)) if value is not None else None
+    return (step.crisis_if,) if number is not None and number >= step.crisis_if.at_least else ()
+
+
+def _scored(flow: FlowDefinition, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Total, band and coded item answers of a standard questionnaire."""
+    if flow.scoring is None:
+        return {}
+    instrument = INSTRUMENTS[flow.scoring]
+    by_code = {step.code: int(answers[step.target]) for step in flow.steps.values()
+               if step.code and step.target and step.target in answers}
+    result = score(instrument, by_code)
+    scored: dict[str, Any] = {
+        "instrument": instrument.id,
+        "total": result.total,
+        "max_total": instrument.max_total,
+        "band": result.band,
+        "items": [{"code": code, "value": value, "answer_code": ANSWER_CODES[value]}
+                  for code, value in result.items],
+    }
+    difficulty = instrument.difficulty_code
+    if difficulty is not None and difficulty in by_code:
+        scored["difficulty"] = {"code": difficulty, "value": by_code[difficulty],
+                                "answer_code": DIFFICULTY_CODES[by_code[difficulty]]}
+    return scored
 
 
 def _matcher(matches: Any) -> Any:

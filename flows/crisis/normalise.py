@@ -56,19 +56,22 @@ EMOJI_WORDS: dict[str, str] = {
     "😅": "emojilaugh",
 }
 
-# Look-alike letters from other scripts that are used to dodge filters.
-_HOMOGLYPHS = {
-    "а": "a", "в": "b", "е": "e", "ё": "e", "і": "i", "ї": "i", "ј": "j", "к": "k",
-    "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x",
-    "ѕ": "s", "ԁ": "d", "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w",
-    "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
-    "τ": "t", "υ": "u", "χ": "x",
-}  # fmt: skip
+# Look-alike Cyrillic and Greek letters used to dodge filters, and the Latin
+# letter each one imitates (written as escapes so the source stays readable).
+_HOMOGLYPHS = dict(
+    zip(
+        "\u0430\u0432\u0435\u0451\u0456\u0457\u0458\u043a"
+        "\u043c\u043d\u043e\u0440\u0441\u0442\u0443\u0445"
+        "\u0455\u0501\u04bb\u04cf\u051b\u051d\u03b1\u03b2\u03b5\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7",
+        "abeeiijkmhopctyxsdhlqwabeikvoptux",
+        strict=True,
+    )
+)
 
-_SENTENCE_END = ".!?…\n\r"
-_CLAUSE_BREAK = ",;:()[]{}\"“”„«»¿¡"
-_WORD_JOINERS = "'’‘`´ʼ\u00ad\u200b\u200c\u200d\u2060\ufeff\ufe0e\ufe0f"
-_SPACERS = "-‐‑‒–—_*/\\~#&+=^<>|@$%°·•\t"
+_SENTENCE_END = ".!?\u2026\n\r"
+_CLAUSE_BREAK = ',;:()[]{}"\u201c\u201d\u201e\u00ab\u00bb\u00bf\u00a1'
+_WORD_JOINERS = "'\u2019\u2018`\u00b4\u02bc\u00ad\u200b\u200c\u200d\u2060\ufeff\ufe0e\ufe0f"
+_SPACERS = "-\u2010\u2011\u2012\u2013\u2014_*/\\~#&+=^<>|@$%\u00b0\u00b7\u2022\t"
 
 # Leetspeak inside a word: "k1ll", "su1c1de", "k!ll", "m4t4r", "d13".
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
@@ -142,7 +145,7 @@ def _table() -> dict[int, str]:
             if base.isascii() and base.isalnum():
                 table[code] = base
     table.update({ord("ß"): "ss", ord("æ"): "ae", ord("œ"): "oe", ord("ø"): "o",
-                  ord("đ"): "d", ord("ł"): "l", ord("ı"): "i"})  # fmt: skip
+                  ord("đ"): "d", ord("ł"): "l", ord("\u0131"): "i"})  # fmt: skip
     for code in range(0x24D0, 0x24EA):  # circled letters ⓐ..ⓩ (lower() maps Ⓐ to ⓐ)
         table[code] = chr(ord("a") + code - 0x24D0)
     for char, letter in _HOMOGLYPHS.items():

@@ -149,13 +149,17 @@ class _PackReader:
 
     def read(self, data: Any) -> Pack:
         if not isinstance(data, LineDict):
-            self.fail(getattr(data, "line", 1), "a pack must be a mapping with 'language' and "
-                      "'rules' at the top level")  # fmt: skip
+            self.fail(
+                getattr(data, "line", 1),
+                "a pack must be a mapping with 'language' and 'rules' at the top level",
+            )
         self.check_keys(data, _TOP_KEYS, "the top level of a pack")
         language = self.text(data, "language", required=True)
         if not _LANGUAGE.fullmatch(language):
-            self.fail(data.line_of("language"),
-                      f"language must be a two- or three-letter code like 'en', not {language!r}")  # fmt: skip
+            self.fail(
+                data.line_of("language"),
+                f"language must be a two- or three-letter code like 'en', not {language!r}",
+            )
         description = self.text(data, "description", required=False)
         lists = self.read_lists(data)
         resolve = list_resolver(lists.values, self.list_error(lists))
@@ -189,8 +193,10 @@ class _PackReader:
             return []
         value = mapping[key]
         if isinstance(value, str):
-            self.fail(mapping.line_of(key), f"{key!r} must be a list (start each entry with "
-                      "'- '), got a single piece of text")  # fmt: skip
+            self.fail(
+                mapping.line_of(key),
+                f"{key!r} must be a list (start each entry with '- '), got a single piece of text",
+            )
         if not isinstance(value, LineList):
             self.fail(mapping.line_of(key), f"{key!r} must be a list, got {_kind(value)}")
         entries: list[tuple[str, int]] = []
@@ -212,8 +218,10 @@ class _PackReader:
             self.fail(data.line_of(key), f"{key!r} must be a list of entries, got {_kind(value)}")
         for item in value:
             if not isinstance(item, LineDict):
-                self.fail(getattr(item, "line", value.line),
-                          f"each entry of {key!r} must be a mapping with an 'id', got {_kind(item)}")  # fmt: skip
+                self.fail(
+                    getattr(item, "line", value.line),
+                    f"each entry of {key!r} must be a mapping with an 'id', got {_kind(item)}",
+                )
         return list(value)
 
     def rule_id(self, entry: LineDict) -> str:
@@ -261,8 +269,10 @@ class _PackReader:
             return lists
         section = data["lists"]
         if not isinstance(section, LineDict):
-            self.fail(data.line_of("lists"), f"'lists' must map list names to lists of words, "
-                      f"got {_kind(section)}")  # fmt: skip
+            self.fail(
+                data.line_of("lists"),
+                f"'lists' must map list names to lists of words, got {_kind(section)}",
+            )
         for name in section:
             line = section.line_of(name)
             if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
@@ -289,7 +299,9 @@ class _PackReader:
             return Negation(None, None)
         section = data["negation"]
         if not isinstance(section, LineDict):
-            self.fail(data.line_of("negation"), f"'negation' must be a mapping, got {_kind(section)}")
+            self.fail(
+                data.line_of("negation"), f"'negation' must be a mapping, got {_kind(section)}"
+            )
         self.check_keys(section, _NEGATION_KEYS, "'negation'")
         cues = self.fragments(section, "cues", resolve)
         keep = self.fragments(section, "keep_risk_after", resolve)
@@ -328,16 +340,22 @@ class _PackReader:
             self.check_keys(entry, _RULE_KEYS, "a rule")
             ident = self.rule_id(entry)
             if "category" not in entry:
-                self.fail(entry.line, f"rule {ident!r} has no 'category' "
-                          f"(one of: {', '.join(CATEGORIES)})")  # fmt: skip
+                self.fail(
+                    entry.line,
+                    f"rule {ident!r} has no 'category' (one of: {', '.join(CATEGORIES)})",
+                )
             category = entry["category"]
             if category not in CATEGORIES:
-                self.fail(entry.line_of("category"), f"unknown category {category!r} "
-                          f"(known: {', '.join(CATEGORIES)})")  # fmt: skip
+                self.fail(
+                    entry.line_of("category"),
+                    f"unknown category {category!r} (known: {', '.join(CATEGORIES)})",
+                )
             negatable = entry.get("negatable", True)
             if not isinstance(negatable, bool):
-                self.fail(entry.line_of("negatable"),
-                          f"'negatable' must be true or false, got {_kind(negatable)}")  # fmt: skip
+                self.fail(
+                    entry.line_of("negatable"),
+                    f"'negatable' must be true or false, got {_kind(negatable)}",
+                )
             matchers = self.matchers(entry, ident, resolve)
             rules.append(Rule(ident, category, negatable, entry.line, matchers))
         return tuple(rules)

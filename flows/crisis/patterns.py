@@ -37,11 +37,11 @@ __all__ = [
     "Anchor",
     "Compiled",
     "PatternSyntaxError",
+    "compile_node",
     "compile_phrase",
     "compile_regex",
-    "parse_pattern",
-    "compile_node",
     "list_resolver",
+    "parse_pattern",
 ]
 
 GAP_WORDS = 4
@@ -56,12 +56,13 @@ Anchor = tuple[str, str]
 PREFIX_KEY = 3  # prefix anchors are indexed by their first three letters
 
 # Very common words make poor anchors (the pattern would run on most messages).
-_COMMON = frozenset(
+_COMMON_WORDS = (
     "a an and are be been but do dont for going gona have i im in is it its just me my no "
     "not of on or so that the this to too wana want was what when with you "
     "a al con de del el en es esta estoy la las le lo los me mi mis no para pero por que "
-    "quiero se si te todo tu un una y ya yo voy".split()
+    "quiero se si te todo tu un una y ya yo voy"
 )
+_COMMON = frozenset(_COMMON_WORDS.split())
 
 
 class PatternSyntaxError(ValueError):
@@ -198,7 +199,6 @@ class _Parser:
                 items.extend(_words(tok, self.source))
         return _Seq(tuple(items))
 
-
     def gap(self, tok: str) -> _Gap:
         if tok == "...":
             return _Gap()
@@ -256,8 +256,9 @@ def compile_node(node: _Node, resolve: Callable[[str], Compiled]) -> Compiled:
         if node.prefix:
             anchors = frozenset({("prefix", node.text)}) if len(node.text) >= PREFIX_KEY else None
             return Compiled(f" {re.escape(node.text)}{_WORD}*", anchors, _cost(node.text) + 1)
-        return Compiled(f" {re.escape(node.text)}", frozenset({("word", node.text)}),
-                        _cost(node.text))  # fmt: skip
+        return Compiled(
+            f" {re.escape(node.text)}", frozenset({("word", node.text)}), _cost(node.text)
+        )
     if isinstance(node, _Gap):
         return Compiled(f"(?: {_WORD}+| ,){{0,{node.words}}}", None, 0.0)
     if isinstance(node, _End):

@@ -24,8 +24,8 @@ from flows.crisis.patterns import PREFIX_KEY
 
 __all__ = [
     "SHIPPED_LANGUAGES",
-    "ScreeningResult",
     "Screener",
+    "ScreeningResult",
     "default_screener",
     "screen_for_crisis",
     "shipped_pack_path",
@@ -99,12 +99,12 @@ class Screener:
     def _check_unique_ids(self) -> None:
         seen: dict[str, str] = {}
         for pack in self.packs:
-            for item in (*pack.rules, *pack.exclusions):
-                if item.id in seen:
-                    raise PackError(
-                        pack.path, item.line, f"id {item.id!r} is also used in {seen[item.id]}"
-                    )
-                seen[item.id] = pack.path
+            items: list[tuple[str, int]] = [(rule.id, rule.line) for rule in pack.rules]
+            items += [(exclusion.id, exclusion.line) for exclusion in pack.exclusions]
+            for ident, line in items:
+                if ident in seen:
+                    raise PackError(pack.path, line, f"id {ident!r} is also used in {seen[ident]}")
+                seen[ident] = pack.path
 
     def _index(self, matcher: Matcher, slot: int, bit: int) -> None:
         if matcher.anchors is None:
