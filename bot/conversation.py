@@ -11,7 +11,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -37,6 +37,8 @@ from flows.registry import FlowRegistry
 from flows.screening import Screener, ScreeningResult, screen_inbound_text
 from storage.db import Database
 from storage.models import Client, Entry, FlowSession
+from storage.reports.progress import render_progress_png, summary_lines
+from storage.reports.progress_data import load_progress
 from storage.repositories import (
     ClientRepository,
     CrisisEventRepository,
@@ -56,6 +58,7 @@ CONSENT_YES, CONSENT_NO = "c:y", "c:n"
 CANCEL_KEEP, CANCEL_DISCARD = "x:k", "x:d"
 COUNTRY_PREFIX = "k:"
 LANGUAGE_PREFIX = "l:"
+PROGRESS_PREFIX = "p:"
 # A crisis response waits at most this long for the database before going out without it.
 CRISIS_DB_TIMEOUT = 1.0
 COUNTRY_CACHE_SIZE = 10_000
@@ -111,6 +114,8 @@ class Conversation:
             return Response()  # an edit changes no answer; it was screened above
         if inbound.command == "sos":
             return await self._sos(inbound)
+        if inbound.command == "progress" or (inbound.button or "").startswith(PROGRESS_PREFIX):
+            return await self._progress(inbound)
         try:
             return await self._with_retries(lambda: self._in_transaction(inbound))
         except (*_TRANSIENT_ERRORS, DBAPIError) as exc:
@@ -197,6 +202,29 @@ class Conversation:
         """Which of the safety plan and grounding flows this programme offers."""
         return frozenset(flow for flow in (SAFETY_PLAN_FLOW, GROUNDING_FLOW)
                          if self.flows.get(flow) is not None)
+
+    async def _progress(self, inbound: Inbound) -> Response:
+        """/progress: a chart and three summary lines. Read-only, and drawn outside any
+        transaction, so a slow render never holds the database."""
+        days = 90 if inbound.button == PROGRESS_PREFIX + "90" else 30
+        now = self.clock()
+        language = base_language(inbound.language)
+        async with self.database.read() as session:
+            client = await self._find_client(session, inbound.client)
+            if client is not None:
+                language = client.language
+                data = await load_progress(session, client.id, now - timedelta(days=days))
+        if client is None or data.is_empty():
+            return _said(self.catalog.get("progress_empty", language))
+        picture = await asyncio.to_thread(render_progress_png, data, now=now, days=days,
+                                          language=language)
+        caption = "\n".join(summary_lines(data, now=now, language=language))
+        other = 30 if days == 90 else 90
+        response = Response()
+        response.messages.append(Outbound(caption, (
+            (self.catalog.get("progress_other_window", language, days=other),
+             PROGRESS_PREFIX + str(other)),), photo=picture))
+        return response
 
     def _remember_country(self, key: ClientKey, country: str | None) -> None:
         self._countries[key] = country

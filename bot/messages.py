@@ -48,6 +48,8 @@ class Outbound:
     text: str
     # (label, callback data) pairs, shown as buttons under the text.
     buttons: tuple[tuple[str, str], ...] = ()
+    # A PNG picture sent with ``text`` as its caption.
+    photo: bytes | None = None
 
 
 @dataclass

@@ -47,6 +47,11 @@ class TelegramAdapter:
         chat_id = inbound.client.chat_id
         assert chat_id is not None
         for message in response.messages:
+            if message.photo is not None:
+                await context.bot.send_photo(
+                    chat_id, photo=message.photo, reply_markup=keyboard(message),
+                    caption=message.text[: MessageLimit.CAPTION_LENGTH] or None)
+                continue
             parts = split_text(message.text)
             for index, part in enumerate(parts):
                 markup = keyboard(message) if index == len(parts) - 1 else None

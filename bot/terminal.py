@@ -66,6 +66,8 @@ def _button_for(typed: str, buttons: tuple[tuple[str, str], ...]) -> str | None:
 
 
 def _print(message: Outbound, stdout: TextIO) -> None:
+    if message.photo is not None:
+        stdout.write(f"[picture: PNG chart, {len(message.photo) // 1024} KiB]\n")
     stdout.write(message.text + "\n")
     if message.buttons:
         numbered = "  ".join(f"[{i}] {label}" for i, (label, _) in

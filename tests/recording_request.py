@@ -49,7 +49,8 @@ class RecordingRequest(BaseRequest):
     def _result(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":
             return BOT_USER
-        if name in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
+        if name in ("sendMessage", "editMessageText", "editMessageReplyMarkup", "sendPhoto",
+                    "sendDocument"):
             self._message_id += 1
             chat_id = int(params.get("chat_id", 0))
             return {"message_id": params.get("message_id", self._message_id), "date": 0,

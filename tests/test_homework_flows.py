@@ -107,3 +107,24 @@ async def test_gad7_in_spanish(database: Database) -> None:
     assert "16 de 21, en el rango grave" in pablo.said
     [entry] = await stored(database, "gad7")
     assert (entry.data["instrument"], entry.data["band"]) == ("gad7", "severe")
+
+
+async def test_progress_is_a_picture_with_three_lines(database: Database) -> None:
+    alice = ChatClient(conversation_on(database))
+    await alice.send("/progress")
+    assert "Nothing to chart yet" in alice.said and alice.last.messages[0].photo is None
+    await alice.consent()
+    for mood in ("4", "7"):
+        await alice.send("/mood")
+        await alice.press(mood)
+        await alice.press("Skip")
+        await alice.press("Skip")
+    await answer_phq9(alice, [1, 1, 1, 1, 1, 1, 1, 0, 0], "Somewhat difficult")
+    await alice.send("/progress")
+    [message] = alice.last.messages
+    assert message.photo is not None and message.photo.startswith(b"\x89PNG\r\n\x1a\n")
+    lines = message.text.splitlines()
+    assert len(lines) == 3
+    assert "3" in lines[0] and "PHQ-9" in lines[2] and "mild" in lines[2]
+    await alice.press("Show 90 days")
+    assert alice.last.messages[0].photo is not None

@@ -153,6 +153,21 @@ async def test_captions_and_edits_are_screened(telegram: tuple[Any, RecordingReq
     assert "paused the exercise" in alice.last_text or "emergency" in alice.last_text
 
 
+async def test_progress_is_sent_as_a_photo(telegram: tuple[Any, RecordingRequest]) -> None:
+    application, request = telegram
+    alice = TelegramUser(application, request, 5005)
+    await alice.send("/start")
+    await alice.press("Yes, store my entries")
+    await alice.send("/mood")
+    await alice.press("5")
+    await alice.press("Skip")
+    await alice.press("Skip")
+    await alice.send("/progress")
+    [photo] = [c for c in request.calls if c.method == "sendPhoto"]
+    assert "This week" in str(photo.params["caption"])
+    assert "Show 90 days" in str(photo.params["reply_markup"])
+
+
 def test_long_texts_are_split_at_line_breaks() -> None:
     text = "\n".join(f"line {n} " + "x" * 90 for n in range(100))
     parts = split_text(text)
