@@ -12,11 +12,14 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.conversation import Conversation
+from bot.pacer import ExercisePacer
 from bot.programme import DEFAULT_PROGRAMME_FILE, Programme, ProgrammeError, load_programme
 from bot.telegram_adapter import TelegramAdapter
 from bot.update_processor import PerChatUpdateProcessor
 from flows.catalog import Catalog, default_catalog
 from flows.crisis_lines import CrisisLineDirectory, default_directory, load_directory
+from flows.definition import FlowError
+from flows.exercise import Exercise, exercise_dirs, load_exercises
 from flows.registry import FlowRegistry
 from flows.screening import Screener, build_screener
 from flows.yaml_source import line_of, load_yaml
@@ -39,6 +42,7 @@ class Setup:
     catalog: Catalog
     screener: Screener
     directory: CrisisLineDirectory
+    exercises: dict[str, Exercise]
 
 
 @dataclass
@@ -57,6 +61,8 @@ def load_setup(settings: Settings) -> Setup:
         raise ProgrammeError(programme_file, line_of(load_yaml(programme_file).root, "flows"),
                              f"flows: unknown flow '{unknown[0]}' (known: "
                              f"{', '.join(sorted(f.id for f in every_flow.all()))})")
+    exercises = load_exercises(exercise_dirs(settings.flows_dir))
+    _check_exercise_menus(every_flow, exercises)
     lines_file = programme.crisis.lines_file
     return Setup(
         programme=programme,
@@ -64,7 +70,23 @@ def load_setup(settings: Settings) -> Setup:
         catalog=default_catalog(),
         screener=build_screener(programme.crisis.packs),
         directory=load_directory(lines_file) if lines_file else default_directory(),
+        exercises=exercises,
     )
+
+
+def _check_exercise_menus(flows: FlowRegistry, exercises: dict[str, Exercise]) -> None:
+    """Every option of a step that picks an exercise must name an exercise file."""
+    for flow in flows.all():
+        for step in flow.steps.values():
+            if step.kind != "timed":
+                continue
+            menu = next((s for s in flow.steps.values() if s.save == step.exercise_from), None)
+            for option in menu.options if menu else ():
+                if option.id not in exercises:
+                    raise FlowError(flow.source, menu.line if menu else None,
+                                    f"step '{menu.id if menu else '?'}': option "
+                                    f"'{option.id}' names no exercise (known: "
+                                    f"{', '.join(sorted(exercises))})")
 
 
 async def open_services(settings: Settings, setup: Setup) -> Services:
@@ -91,7 +113,8 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export "
             "TELEGRAM_BOT_TOKEN=<token> before 'cbt-companion run'.")
     setup = load_setup(settings)
-    adapter = TelegramAdapter()
+    adapter = TelegramAdapter(ExercisePacer(setup.exercises, setup.catalog,
+                                            speed=settings.exercise_speed))
     holder: dict[str, Services] = {}
 
     async def on_start(application: Application) -> None:  # type: ignore[type-arg]

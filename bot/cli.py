@@ -22,14 +22,15 @@ from bot.app import ConfigurationError, load_setup, open_services, run_bot
 from bot.config import Settings
 from bot.conversation import utc_now
 from bot.flows_cli import flows_app
+from bot.messages import ClientKey
 from bot.programme import DEFAULT_PROGRAMME_FILE
 from bot.safety_cli import safety_app
-from bot.terminal import chat as terminal_chat
+from bot.terminal import TerminalChat
 from flows.crisis import PackError
 from flows.crisis_lines import DirectoryError
 from flows.yaml_source import SourceError
 from storage.db import Database
-from storage.export import entries_json, thought_records_csv
+from storage.export import CSV_TABLES, csv_zip, entries_json, table_csv
 from storage.migrate import downgrade, upgrade
 from storage.repositories import ClientRepository, EntryRepository
 
@@ -54,6 +55,9 @@ def _setup_logging(settings: Settings) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # APScheduler logs every run of every job at INFO: one line per exercise phase.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -86,7 +90,9 @@ def chat(
     async def main() -> None:
         services = await open_services(settings, setup)
         try:
-            await terminal_chat(services.conversation, client, language, sys.stdin, sys.stdout)
+            terminal = TerminalChat(services.conversation, setup.exercises, sys.stdin,
+                                    sys.stdout, speed=settings.exercise_speed)
+            await terminal.run(ClientKey(pseudonym=client), language)
         finally:
             await services.database.dispose()
 
@@ -131,6 +137,9 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. base
 def export(
     client: Annotated[str, typer.Option(help="Telegram user id or pseudonym.")],
     format: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    entry_type: Annotated[str | None, typer.Option(
+        "--type", help=f"One CSV table: {', '.join(CSV_TABLES)} (default: all, as a zip).")]
+    = None,
     from_date: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")]
     = None,
     to_date: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
@@ -139,10 +148,14 @@ def export(
                                            "Europe/Madrid (default CBT_EXPORT_TIMEZONE).")]
     = None,
 ) -> None:
-    """Write a client's completed thought records as CSV or JSON."""
+    """Write a client's completed entries: CSV (one table, or all zipped) or JSON (all)."""
     settings = _settings()
     if format not in ("csv", "json"):
         raise _fail(f"unknown format '{format}': use csv or json")
+    if entry_type is not None and entry_type not in CSV_TABLES:
+        raise _fail(f"unknown type '{entry_type}': use one of {', '.join(CSV_TABLES)}")
+    if format == "csv" and entry_type is None and out is None:
+        raise _fail("all CSV tables come as one zip file: give --out FILE.zip, or --type")
     try:
         zone = ZoneInfo(tz or settings.export_timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -152,19 +165,21 @@ def export(
     if since and until and since >= until:
         raise _fail("--from is after --to")
 
-    async def main() -> str | None:
+    async def main() -> str | bytes | None:
         database = Database.from_url(settings.resolved_database_url())
         try:
             async with database.read() as session:
                 found = await ClientRepository(session).find(client)
                 if found is None:
                     return None
-                entries = await EntryRepository(session).completed(
-                    found.id, "thought_record", since=since, until=until)
-                if format == "csv":
-                    return thought_records_csv(entries, found, zone)
-                return entries_json(entries, found, zone, exported_at=utc_now(),
-                                    period=(from_date, to_date))
+                entries = await EntryRepository(session).completed(found.id, since=since,
+                                                                   until=until)
+                if format == "json":
+                    return entries_json(entries, found, zone, exported_at=utc_now(),
+                                        period=(from_date, to_date))
+                if entry_type is not None:
+                    return table_csv(CSV_TABLES[entry_type], entries, found, zone)
+                return csv_zip(entries, found, zone)
         finally:
             await database.dispose()
 
@@ -172,6 +187,7 @@ def export(
     if document is None:
         raise _fail(f"no client '{client}'")
     if out is None:
+        assert isinstance(document, str)
         sys.stdout.write(document)
     else:
         _write_atomically(out, document)
@@ -191,13 +207,14 @@ def _day_start(value: str | None, zone: ZoneInfo, option: str, *, next_day: bool
     return datetime.combine(day, time.min, tzinfo=zone)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, content: str | bytes) -> None:
     """Write the whole file or nothing: a reader never sees half an export."""
     directory = path.resolve().parent
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

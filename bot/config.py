@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     export_timezone: str = Field(default="UTC",
                                  validation_alias=AliasChoices("CBT_EXPORT_TIMEZONE"))
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("CBT_LOG_LEVEL"))
+    # Pace of exercises: 1 is real time. Only tests and demos use less (0.01: 100x faster).
+    exercise_speed: float = Field(default=1.0, gt=0, le=1,
+                                  validation_alias=AliasChoices("CBT_EXERCISE_SPEED"))
     # Long-polling timeout asked of the Bot API (seconds).
     poll_timeout: int = Field(default=30, validation_alias=AliasChoices("CBT_POLL_TIMEOUT"))
 

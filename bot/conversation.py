@@ -28,11 +28,18 @@ from bot.crisis_messages import (
     crisis_response,
     sos_response,
 )
-from bot.messages import ClientKey, Inbound, Outbound, Response, base_language
+from bot.messages import (
+    ClientKey,
+    ExerciseTimer,
+    Inbound,
+    Outbound,
+    Response,
+    base_language,
+)
 from flows.catalog import Catalog
 from flows.crisis_lines import CrisisLineDirectory, default_directory
 from flows.definition import FlowDefinition
-from flows.engine import Answer, FlowEngine, FlowState, Reply
+from flows.engine import Answer, FlowEngine, FlowState, Reply, parse_exercise_result
 from flows.registry import FlowRegistry
 from flows.screening import Screener, ScreeningResult, screen_inbound_text
 from storage.db import Database
@@ -383,7 +390,8 @@ class Conversation:
             existing.updated_at = now
             response.say(self.catalog.get("resume", turn.language))
             self._show(response, existing.turn,
-                       self.engine.prompt(flow, _state_of(existing), turn.language))
+                       self.engine.prompt(flow, _state_of(existing), turn.language),
+                       turn.language)
             return response
         outcome = self.engine.start(flow, turn.language)
         sessions.add(FlowSession(
@@ -392,7 +400,7 @@ class Conversation:
             turn=outcome.state.turn, answers=dict(outcome.state.answers), started_at=now,
             updated_at=now))
         for reply in outcome.replies:
-            self._show(response, outcome.state.turn, reply)
+            self._show(response, outcome.state.turn, reply, turn.language)
         return response
 
     async def _cancel(self, turn: _Turn) -> Response:
@@ -523,6 +531,8 @@ class Conversation:
         flow = self.flows.get(current.flow_id)
         if flow is None or flow.version != current.flow_version:
             return True  # _answer keeps the answers as a draft and restarts the flow
+        if flow.step(current.step).kind == "timed":
+            return parse_exercise_result(button_id) is not None
         prompt = self.engine.prompt(flow, _state_of(current), language)
         return any(button.id == button_id for button in prompt.buttons)
 
@@ -588,7 +598,7 @@ class Conversation:
             current.answers = dict(outcome.state.answers)
             current.updated_at = self.clock()
         for reply in outcome.replies:
-            self._show(response, outcome.state.turn, reply)
+            self._show(response, outcome.state.turn, reply, turn.language)
         if follow_up:
             response.say(follow_up)
         return response
@@ -603,9 +613,12 @@ class Conversation:
                                 date=previous.completed_at.date().isoformat(),
                                 previous=before, change=f"{int(entry['total']) - before:+d}")
 
-    def _show(self, response: Response, turn_number: int, reply: Reply) -> None:
-        response.say(reply.text, tuple((button.label, f"{FLOW_PREFIX}:{turn_number}:{button.id}")
-                                       for button in reply.buttons))
+    def _show(self, response: Response, turn_number: int, reply: Reply,
+              language: str) -> None:
+        buttons = tuple((button.label, flow_button(turn_number, button.id))
+                        for button in reply.buttons)
+        timer = ExerciseTimer(reply.timer, turn_number, language) if reply.timer else None
+        response.messages.append(Outbound(reply.text, buttons, timer=timer))
 
 
 def suggested_countries(language: str) -> tuple[str, ...]:
@@ -639,6 +652,11 @@ def _state_of(flow_session: FlowSession) -> FlowState:
 
 def _has_answers(flow_session: FlowSession) -> bool:
     return any(not key.startswith("_") for key in flow_session.answers)
+
+
+def flow_button(turn: int, button_id: str) -> str:
+    """Callback data of a flow button: the turn it was shown on, then the button's id."""
+    return f"{FLOW_PREFIX}:{turn}:{button_id}"
 
 
 def _parse_flow_button(data: str) -> tuple[int, str] | None:

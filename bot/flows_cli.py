@@ -111,4 +111,4 @@ def try_command(
     setup = load_setup(settings)
     every_flow = FlowRegistry.load(settings.flows_dir)
     asyncio.run(try_flow(replace(setup, flows=every_flow), name, language, sys.stdin,
-                         sys.stdout))
+                         sys.stdout, speed=settings.exercise_speed))

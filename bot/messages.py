@@ -50,6 +50,17 @@ class Outbound:
     buttons: tuple[tuple[str, str], ...] = ()
     # A PNG picture sent with ``text`` as its caption.
     photo: bytes | None = None
+    # A paced exercise to run after this message (the front end paces it).
+    timer: ExerciseTimer | None = None
+
+
+@dataclass(frozen=True)
+class ExerciseTimer:
+    """Which exercise to pace, and the flow turn its end answers (stale-answer guard)."""
+
+    exercise_id: str
+    turn: int
+    language: str
 
 
 @dataclass

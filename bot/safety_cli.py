@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn, TextIO
 
@@ -31,7 +31,7 @@ safety_app = typer.Typer(
 )
 
 
-class Language(str, Enum):
+class Language(StrEnum):
     en = "en"
     es = "es"
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import (
+    Bot,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -14,17 +16,27 @@ from telegram import (
 )
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import ContextTypes, JobQueue
 
-from bot.conversation import Conversation
+from bot.conversation import Conversation, flow_button
 from bot.messages import ClientKey, Inbound, Outbound, Response, base_language
+from bot.pacer import ExercisePacer
+from flows.engine import exercise_result_button
 
 log = logging.getLogger(__name__)
 
+EXERCISE_CONTROL_PREFIX = "e:"
+
 
 class TelegramAdapter:
-    def __init__(self) -> None:
+    def __init__(self, pacer: ExercisePacer | None = None) -> None:
         self._conversation: Conversation | None = None
+        self.pacer = pacer
+        self._clients: dict[int, ClientKey] = {}
+        self._bot: Bot | None = None
+        self._job_queue: JobQueue[Any] | None = None
+        if pacer is not None:
+            pacer.on_finished = self._exercise_finished
 
     def attach(self, conversation: Conversation) -> None:
         """Called once the database is ready (PTB's post_init)."""
@@ -40,23 +52,57 @@ class TelegramAdapter:
         inbound = to_inbound(update)
         if inbound is None:
             return
-        response = await self.conversation.handle(inbound)
-        query = update.callback_query
-        if query is not None:
-            await _finish_button_press(query, response)
+        self._bot, self._job_queue = context.bot, context.job_queue
         chat_id = inbound.client.chat_id
         assert chat_id is not None
+        query = update.callback_query
+        if query is not None and (query.data or "").startswith(EXERCISE_CONTROL_PREFIX):
+            await self._control_exercise(query, chat_id, query.data or "", inbound.language)
+            return
+        response = await self.conversation.handle(inbound)
+        if query is not None:
+            await _finish_button_press(query, response)
+        await self.deliver(chat_id, inbound.client, response)
+
+    async def deliver(self, chat_id: int, key: ClientKey, response: Response) -> None:
+        """Send a response's messages in order, then start any paced exercise it asks for."""
+        assert self._bot is not None
+        bot = self._bot
         for message in response.messages:
             if message.photo is not None:
-                await context.bot.send_photo(
+                await bot.send_photo(
                     chat_id, photo=message.photo, reply_markup=keyboard(message),
                     caption=message.text[: MessageLimit.CAPTION_LENGTH] or None)
-                continue
-            parts = split_text(message.text)
-            for index, part in enumerate(parts):
-                markup = keyboard(message) if index == len(parts) - 1 else None
-                await context.bot.send_message(chat_id, part, reply_markup=markup)
+            else:
+                parts = split_text(message.text)
+                for index, part in enumerate(parts):
+                    markup = keyboard(message) if index == len(parts) - 1 else None
+                    await bot.send_message(chat_id, part, reply_markup=markup)
+            if message.timer is not None and self.pacer is not None:
+                assert self._job_queue is not None
+                self._clients[chat_id] = key
+                await self.pacer.start(bot, self._job_queue, chat_id, message.timer.turn,
+                                       message.timer.exercise_id, message.timer.language)
 
+    async def _control_exercise(self, query: CallbackQuery, chat_id: int, action: str,
+                                language: str) -> None:
+        running = self.pacer is not None and self._job_queue is not None and (
+            await self.pacer.control(query.get_bot(), self._job_queue, chat_id, action))
+        notice = None if running else self.conversation.catalog.get("exercise_over", language)
+        try:
+            await query.answer(notice)
+        except TelegramError as exc:
+            log.info("exercise button answer failed: %s", type(exc).__name__)
+
+    async def _exercise_finished(self, chat_id: int, turn: int, stopped: bool, rounds: int,
+                                 seconds: int) -> None:
+        """The pacer's end of a run answers the flow's exercise step, like a button press."""
+        key = self._clients.pop(chat_id, None)
+        if key is None:
+            return
+        button = flow_button(turn, exercise_result_button(stopped, rounds, seconds))
+        response = await self.conversation.handle(Inbound(client=key, button=button))
+        await self.deliver(chat_id, key, response)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log ids and the error type only (never the client's words), and tell the client."""

@@ -1,45 +1,74 @@
-"""`cbt-companion chat`: the same conversation on stdin/stdout, usable from a script."""
+"""`cbt-companion chat` and `flows try`: the same conversation on stdin/stdout, usable from a
+script (one message per line; a number presses the button with that number)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import TextIO
 
 from bot.app import Setup
-from bot.conversation import Conversation
+from bot.conversation import Conversation, flow_button
 from bot.crisis_messages import START_FLOW_PREFIX
-from bot.messages import ClientKey, Inbound, Outbound
+from bot.messages import ClientKey, ExerciseTimer, Inbound, Outbound, Response
+from flows.engine import exercise_result_button
+from flows.exercise import Exercise
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.repositories import ClientRepository
 
 
-async def chat(conversation: Conversation, pseudonym: str, language: str,
-               stdin: TextIO, stdout: TextIO) -> None:
-    """Read one message per line until end of input; print every reply with numbered buttons."""
-    await _loop(conversation, ClientKey(pseudonym=pseudonym), language, stdin, stdout, ())
+class TerminalChat:
+    def __init__(self, conversation: Conversation, exercises: Mapping[str, Exercise],
+                 stdin: TextIO, stdout: TextIO, *, speed: float = 1.0) -> None:
+        self.conversation = conversation
+        self.exercises = exercises
+        self.stdin = stdin
+        self.stdout = stdout
+        self.speed = speed
+        self.buttons: tuple[tuple[str, str], ...] = ()
 
+    async def run(self, key: ClientKey, language: str) -> None:
+        """Read one message per line until end of input; print every reply."""
+        while True:
+            line = await asyncio.to_thread(self.stdin.readline)
+            if not line:
+                return
+            text = line.rstrip("\r\n")
+            if text.strip():
+                inbound = _to_inbound(key, text, self.buttons, language)
+                await self.show(key, await self.conversation.handle(inbound))
 
-async def _loop(conversation: Conversation, key: ClientKey, language: str, stdin: TextIO,
-                stdout: TextIO, buttons: tuple[tuple[str, str], ...]) -> None:
-    while True:
-        line = await asyncio.to_thread(stdin.readline)
-        if not line:
-            return
-        text = line.rstrip("\r\n")
-        if not text.strip():
-            continue
-        inbound = _to_inbound(key, text, buttons, language)
-        response = await conversation.handle(inbound)
+    async def show(self, key: ClientKey, response: Response) -> None:
         if response.notice:
-            stdout.write(f"({response.notice})\n")
+            self.stdout.write(f"({response.notice})\n")
         if response.messages:
-            buttons = ()
+            self.buttons = ()
         for message in response.messages:
-            _print(message, stdout)
-            if message.buttons:
-                buttons = message.buttons
-        stdout.flush()
+            _print(message, self.stdout)
+            self.buttons = message.buttons or self.buttons
+            self.stdout.flush()
+            if message.timer is not None:
+                await self._pace(key, message.timer)
+        self.stdout.flush()
+
+    async def _pace(self, key: ClientKey, timer: ExerciseTimer) -> None:
+        """Print each phase when it starts; a terminal has no message to edit."""
+        exercise = self.exercises.get(timer.exercise_id)
+        if exercise is None:
+            return
+        language = timer.language
+        self.stdout.write(f"{exercise.title.get(language)}\n{exercise.intro.get(language)}\n")
+        for round_number in range(exercise.rounds):
+            for phase in exercise.phases:
+                suffix = f"  ({round_number + 1}/{exercise.rounds})" if exercise.rounds > 1 else ""
+                self.stdout.write(f"▶ {phase.text.get(language)}{suffix}\n")
+                self.stdout.flush()
+                await asyncio.sleep(phase.seconds * self.speed)
+        self.stdout.write(f"✓ {exercise.finish.get(language)}\n\n")
+        done = exercise_result_button(False, exercise.rounds, exercise.total_seconds)
+        await self.show(key, await self.conversation.handle(
+            Inbound(client=key, button=flow_button(timer.turn, done), language=language)))
 
 
 def _to_inbound(key: ClientKey, text: str, buttons: tuple[tuple[str, str], ...],
@@ -76,8 +105,8 @@ def _print(message: Outbound, stdout: TextIO) -> None:
     stdout.write("\n")
 
 
-async def try_flow(setup: Setup, flow_id: str, language: str, stdin: TextIO,
-                   stdout: TextIO) -> None:
+async def try_flow(setup: Setup, flow_id: str, language: str, stdin: TextIO, stdout: TextIO,
+                   *, speed: float = 1.0) -> None:
     """`flows try`: a consenting test client on an in-memory database, straight into a flow.
 
     Every flow file is loaded (not only the programme's), so staff can try a new flow before
@@ -94,13 +123,9 @@ async def try_flow(setup: Setup, flow_id: str, language: str, stdin: TextIO,
             client = await ClientRepository(session).create(
                 now=conversation.clock(), language=language, pseudonym=key.pseudonym)
             client.consent = "given"
-        response = await conversation.handle(Inbound(client=key, button=START_FLOW_PREFIX +
-                                                     flow_id, language=language))
-        buttons: tuple[tuple[str, str], ...] = ()
-        for message in response.messages:
-            _print(message, stdout)
-            buttons = message.buttons or buttons
-        stdout.flush()
-        await _loop(conversation, key, language, stdin, stdout, buttons)
+        terminal = TerminalChat(conversation, setup.exercises, stdin, stdout, speed=speed)
+        await terminal.show(key, await conversation.handle(
+            Inbound(client=key, button=START_FLOW_PREFIX + flow_id, language=language)))
+        await terminal.run(key, language)
     finally:
         await database.dispose()

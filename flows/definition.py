@@ -12,9 +12,10 @@ from typing import Any, Literal
 from flows.questionnaires import INSTRUMENTS
 from flows.yaml_source import SourceError, line_of, load_yaml
 
-StepKind = Literal["text", "number", "choice", "multi_choice", "pick", "rate_each", "end"]
+StepKind = Literal["text", "number", "choice", "multi_choice", "pick", "rate_each", "timed",
+                   "end"]
 STEP_KINDS: tuple[str, ...] = (
-    "text", "number", "choice", "multi_choice", "pick", "rate_each", "end",
+    "text", "number", "choice", "multi_choice", "pick", "rate_each", "timed", "end",
 )
 DEFAULT_LANGUAGE = "en"
 # Telegram refuses callback data over 64 bytes; the adapter adds a short prefix.
@@ -106,6 +107,8 @@ class Step:
     # A questionnaire item's LOINC code; its answer (an option id "0".."3") is scored.
     code: str | None = None
     crisis_if: CrisisIf | None = None
+    # A timed step runs the paced exercise named by this earlier answer.
+    exercise_from: str | None = None
 
     @property
     def target(self) -> str | None:
@@ -165,7 +168,7 @@ class FlowProblems(FlowError):
 _STEP_KEYS = {
     "kind", "prompt", "save", "append", "next", "options", "allow_text", "optional",
     "max_length", "min", "max", "buttons", "value_key", "record", "options_from",
-    "item_key", "skip_if_single", "compare", "code", "crisis_if",
+    "item_key", "skip_if_single", "compare", "code", "crisis_if", "exercise_from",
 }
 _FLOW_KEYS = {"id", "version", "entry_type", "title", "start", "steps", "command", "store",
               "requires_consent", "show_saved", "description", "scoring", "fields"}
@@ -268,7 +271,7 @@ class _Parser:
             raise self.fail(body, f"step '{step_id}': use either 'save' or 'append', not both")
         if kind != "end" and "next" not in body:
             raise self.fail(body, f"step '{step_id}' has no 'next' (no way out)")
-        for key in ("save", "append", "options_from", "item_key", "value_key"):
+        for key in ("save", "append", "options_from", "item_key", "value_key", "exercise_from"):
             if key in body and not (isinstance(body[key], str) and body[key]):
                 raise self.fail(body, f"step '{step_id}': '{key}' must be a field name", key)
         options = self.options(step_id, body)
@@ -278,6 +281,8 @@ class _Parser:
             raise self.fail(body, f"step '{step_id}': a pick step needs 'options_from'")
         if kind == "rate_each" and "options_from" not in body:
             raise self.fail(body, f"step '{step_id}': a rate_each step needs 'options_from'")
+        if kind == "timed" and "exercise_from" not in body:
+            raise self.fail(body, f"step '{step_id}': a timed step needs 'exercise_from'")
         minimum, maximum = self.integer(body, "min", 0), self.integer(body, "max", 100)
         if minimum > maximum:
             raise self.fail(body, f"step '{step_id}': 'min' is greater than 'max'", "min")
@@ -314,6 +319,7 @@ class _Parser:
             compare=self.compare(step_id, body),
             code=str(body["code"]) if "code" in body else None,
             crisis_if=self.crisis_if(step_id, body),
+            exercise_from=body.get("exercise_from"),
         )
 
     def crisis_if(self, step_id: str, body: Any) -> CrisisIf | None:

@@ -31,6 +31,9 @@ class Reply:
 
     text: str
     buttons: tuple[Button, ...] = ()
+    # The paced exercise to run now (its id); the front end paces it and answers the step
+    # with a finished or stopped button when it ends.
+    timer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ class FlowEngine:
         """The question the client is on (used after a restart or a pause)."""
         step = flow.step(state.step)
         text = _fill(step.prompt.get(language), state.answers, self._item(step, state))
-        return Reply(text=text, buttons=self._buttons(step, state, language))
+        timer = str(state.answers.get(step.exercise_from)) if step.exercise_from else None
+        return Reply(text=text, buttons=self._buttons(step, state, language), timer=timer)
 
     def handle(
         self, flow: FlowDefinition, state: FlowState, answer: Answer, language: str
@@ -266,6 +270,11 @@ class FlowEngine:
             else:
                 selected.append(option_id)
             return selected, False
+        if step.kind == "timed":
+            run = parse_exercise_result(answer.button)
+            if run is None:
+                raise _Rejected(self._catalog.get("exercise_running", lang))
+            return run, True
         if step.kind == "pick":
             items = self._items(step, state.answers)
             index = _parse_int(answer.button if answer.button is not None else (text or ""))
@@ -315,6 +324,25 @@ class FlowEngine:
         if isinstance(item, Mapping) and step.item_key:
             return item.get(step.item_key)
         return item
+
+
+EXERCISE_DONE = "_done"
+EXERCISE_STOPPED = "_stopped"
+
+
+def exercise_result_button(stopped: bool, rounds: int, seconds: int) -> str:
+    """The button id a front end answers a timed step with when the exercise ends."""
+    return f"{EXERCISE_STOPPED if stopped else EXERCISE_DONE}:{rounds}:{seconds}"
+
+
+def parse_exercise_result(button: str | None) -> dict[str, Any] | None:
+    kind, _, rest = (button or "").partition(":")
+    rounds, _, seconds = rest.partition(":")
+    if kind not in (EXERCISE_DONE, EXERCISE_STOPPED) or not (
+            rounds.isdigit() and seconds.isdigit()):
+        return None
+    return {"rounds_completed": int(rounds), "duration_s": int(seconds),
+            "stopped": kind == EXERCISE_STOPPED}
 
 
 def _alerts(step: Step, value: Any) -> tuple[CrisisIf, ...]:

@@ -1,4 +1,5 @@
-"""Exports of a client's completed thought records: CSV for spreadsheets, JSON for everything.
+"""Exports of a client's completed entries: a CSV per entry type for spreadsheets (zipped
+together when several), JSON with everything.
 
 Columns are documented in docs/export.md. Dates are ISO 8601 with the offset of the time zone
 the export was asked for.
@@ -9,13 +10,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
 from storage.models import Client, Entry
 
 JSON_SCHEMA_VERSION = 1
+# PHQ-9 item 9 (thoughts of being better off dead or of self-harm): flagged in exports.
+PHQ9_ITEM9 = "44260-8"
 
 THOUGHT_RECORD_COLUMNS: tuple[str, ...] = (
     "entry_id", "client", "flow_id", "flow_version", "started_at", "completed_at",
@@ -77,14 +82,102 @@ def thought_record_row(entry: Entry, client: Client, zone: tzinfo) -> dict[str, 
     }
 
 
-def thought_records_csv(entries: Iterable[Entry], client: Client, zone: tzinfo) -> str:
-    """One row per record, a header row first, every text cell spreadsheet-safe."""
+def mood_row(entry: Entry, client: Client, zone: tzinfo) -> dict[str, Any]:
+    data = entry.data
+    emotions = data.get("emotions")
+    return {
+        "entry_id": entry.id, "client": client.pseudonym, "flow_id": entry.flow_id,
+        "flow_version": entry.flow_version, "completed_at": iso(entry.completed_at, zone),
+        "scale": data.get("scale", ""), "mood": data.get("mood", ""),
+        "emotions": "|".join(str(e) for e in emotions) if isinstance(emotions, list) else "",
+        "other_emotion": data.get("other_emotion") or "", "note": data.get("note") or "",
+    }
+
+
+def questionnaire_rows(entry: Entry, client: Client, zone: tzinfo) -> list[dict[str, Any]]:
+    """Long format: one row per item answer (and the unscored difficulty item)."""
+    data = entry.data
+    items = list(data.get("items") or [])
+    if isinstance(data.get("difficulty"), Mapping):
+        items.append(data["difficulty"])
+    item9 = next((item.get("value", 0) for item in items
+                  if isinstance(item, Mapping) and item.get("code") == PHQ9_ITEM9), 0)
+    return [{
+        "entry_id": entry.id, "client": client.pseudonym,
+        "instrument": data.get("instrument", entry.entry_type),
+        "administered_at": iso(entry.completed_at, zone), "flow_version": entry.flow_version,
+        "item_code": item.get("code", ""), "answer_value": item.get("value", ""),
+        "answer_code": item.get("answer_code", ""), "total_score": data.get("total", ""),
+        "severity_band": data.get("band", ""),
+        "item9_flag": "yes" if entry.entry_type == "phq9" and item9 else "no",
+    } for item in items if isinstance(item, Mapping)]
+
+
+def exercise_row(entry: Entry, client: Client, zone: tzinfo) -> dict[str, Any]:
+    data = entry.data
+    run = data.get("run") if isinstance(data.get("run"), Mapping) else {}
+    assert isinstance(run, Mapping)
+    return {
+        "entry_id": entry.id, "client": client.pseudonym, "exercise": data.get("exercise", ""),
+        "started_at": iso(entry.started_at, zone), "completed_at": iso(entry.completed_at, zone),
+        "duration_s": run.get("duration_s", ""),
+        "rounds_completed": run.get("rounds_completed", ""),
+        "stopped": "yes" if run.get("stopped") else "no",
+        "suds_scale": data.get("suds_scale", ""), "suds_pre": data.get("suds_before", ""),
+        "suds_post": data.get("suds_after", ""),
+    }
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """One CSV file of an export: which entry types go in, its columns, how rows are made."""
+
+    filename: str
+    entry_types: tuple[str, ...]
+    columns: tuple[str, ...]
+    rows: Callable[[Entry, Client, tzinfo], list[dict[str, Any]]]
+
+
+CSV_TABLES: dict[str, CsvTable] = {
+    "thought_record": CsvTable("thought_records.csv", ("thought_record",),
+                               THOUGHT_RECORD_COLUMNS,
+                               lambda e, c, z: [thought_record_row(e, c, z)]),
+    "mood": CsvTable("mood_checkins.csv", ("mood_checkin",), (
+        "entry_id", "client", "flow_id", "flow_version", "completed_at", "scale", "mood",
+        "emotions", "other_emotion", "note"), lambda e, c, z: [mood_row(e, c, z)]),
+    "questionnaires": CsvTable("questionnaires.csv", ("phq9", "gad7"), (
+        "entry_id", "client", "instrument", "administered_at", "flow_version", "item_code",
+        "answer_value", "answer_code", "total_score", "severity_band", "item9_flag"),
+        questionnaire_rows),
+    "exercise": CsvTable("exercises.csv", ("exercise",), (
+        "entry_id", "client", "exercise", "started_at", "completed_at", "duration_s",
+        "rounds_completed", "stopped", "suds_scale", "suds_pre", "suds_post"),
+        lambda e, c, z: [exercise_row(e, c, z)]),
+}
+
+
+def table_csv(table: CsvTable, entries: Iterable[Entry], client: Client, zone: tzinfo) -> str:
+    """A header row, then the table's rows; every text cell spreadsheet-safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(THOUGHT_RECORD_COLUMNS)
+    writer.writerow(table.columns)
     for entry in entries:
-        row = thought_record_row(entry, client, zone)
-        writer.writerow([safe_cell(row[column]) for column in THOUGHT_RECORD_COLUMNS])
+        if entry.entry_type in table.entry_types:
+            for row in table.rows(entry, client, zone):
+                writer.writerow([safe_cell(row[column]) for column in table.columns])
+    return buffer.getvalue()
+
+
+def thought_records_csv(entries: Iterable[Entry], client: Client, zone: tzinfo) -> str:
+    return table_csv(CSV_TABLES["thought_record"], entries, client, zone)
+
+
+def csv_zip(entries: Sequence[Entry], client: Client, zone: tzinfo) -> bytes:
+    """Every CSV table in one zip file (a table with no rows still has its header)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for table in CSV_TABLES.values():
+            archive.writestr(table.filename, table_csv(table, entries, client, zone))
     return buffer.getvalue()
 
 

@@ -107,13 +107,14 @@ class EntryRepository:
         await self.session.flush()
         return entry
 
-    async def completed(self, client_id: int, entry_type: str, *,
+    async def completed(self, client_id: int, entry_type: str | None = None, *,
                         since: datetime | None = None, until: datetime | None = None
                         ) -> Sequence[Entry]:
-        """Completed entries of one type, oldest first; ``until`` is exclusive."""
+        """Completed entries (of one type, or all), oldest first; ``until`` is exclusive."""
         query = select(Entry).where(Entry.client_id == client_id,
-                                    Entry.entry_type == entry_type,
                                     Entry.status == "completed")
+        if entry_type is not None:
+            query = query.where(Entry.entry_type == entry_type)
         if since is not None:
             query = query.where(Entry.completed_at >= since)
         if until is not None:

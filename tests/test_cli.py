@@ -60,8 +60,8 @@ def test_piped_chat_then_csv_export(env: dict[str, str], tmp_path: Path) -> None
     assert "How your moods changed:" in chat.stdout
     assert "Anxious: 75 → 35 (-40)" in chat.stdout
     out = tmp_path / "export.csv"
-    result = run_cli("export", "--client", "C-PIPE01", "--format", "csv", "--out", str(out),
-                     "--tz", "America/New_York", env=env)
+    result = run_cli("export", "--client", "C-PIPE01", "--type", "thought_record", "--out",
+                     str(out), "--tz", "America/New_York", env=env)
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert len(rows) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -78,3 +79,56 @@ async def test_csv_rows_on_both_databases(database: Database) -> None:
     assert document["schema_version"] == 1 and document["client"] == "C-TEST01"
     assert document["entries"][1]["data"]["situation"] == "Second"
     assert document["entries"][0]["completed_at"] == "2026-03-29T00:30:00+01:00"
+
+
+async def test_every_entry_type_gets_its_csv_and_json_holds_all(database: Database) -> None:
+    from bot.conversation import Conversation
+    from flows.catalog import default_catalog
+    from flows.engine import exercise_result_button
+    from flows.registry import FlowRegistry
+    from storage.export import CSV_TABLES, csv_zip
+    from tests.chatkit import ChatClient
+
+    alice = ChatClient(Conversation(database, FlowRegistry.load(), default_catalog()))
+    await alice.consent()
+    await alice.send("/mood")
+    await alice.press("4")
+    await alice.press("Sad")
+    await alice.press("Done")
+    await alice.send("=cmd|' /C calc'!A0")  # a note that would be a formula
+    await alice.send("/phq9")
+    for label in ["Several days"] * 8 + ["More than half the days", "Very difficult"]:
+        await alice.press(label)
+    await alice.send("/relax")
+    await alice.press("Box breathing (1½ min)")
+    await alice.press("6")
+    turn = alice.last.messages[-1].timer
+    assert turn is not None
+    await alice.press_data(f"f:{turn.turn}:" + exercise_result_button(True, 2, 35))
+    await alice.press("4")
+    utc = ZoneInfo("UTC")
+    async with database.read() as session:
+        client = await ClientRepository(session).find(alice.key.telegram_user_id.__str__())
+        assert client is not None
+        entries = await EntryRepository(session).completed(client.id)
+    with zipfile.ZipFile(io.BytesIO(csv_zip(entries, client, utc))) as archive:
+        assert sorted(archive.namelist()) == sorted(t.filename for t in CSV_TABLES.values())
+        tables = {name: list(csv.DictReader(io.StringIO(archive.read(name).decode())))
+                  for name in archive.namelist()}
+    [mood] = tables["mood_checkins.csv"]
+    assert (mood["mood"], mood["emotions"], mood["scale"]) == ("4", "sad", "mood_0_10")
+    assert mood["note"] == "'=cmd|' /C calc'!A0"
+    rows = tables["questionnaires.csv"]
+    assert len(rows) == 10 and {r["instrument"] for r in rows} == {"phq9"}
+    assert rows[8]["item_code"] == "44260-8" and rows[8]["answer_value"] == "2"
+    assert rows[0]["total_score"] == "10" and rows[0]["severity_band"] == "moderate"
+    assert {r["item9_flag"] for r in rows} == {"yes"}
+    assert rows[9]["item_code"] == "69722-7"
+    [exercise] = tables["exercises.csv"]
+    assert (exercise["exercise"], exercise["stopped"], exercise["rounds_completed"],
+            exercise["duration_s"], exercise["suds_pre"], exercise["suds_post"]) == (
+        "box_breathing", "yes", "2", "35", "6", "4")
+    assert tables["thought_records.csv"] == []
+    document = json.loads(entries_json(entries, client, utc, exported_at=datetime.now(UTC),
+                                       period=(None, None)))
+    assert [e["type"] for e in document["entries"]] == ["mood_checkin", "phq9", "exercise"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -122,7 +123,8 @@ async def test_a_new_version_mid_flow_keeps_the_old_answers(
     # Staff publish version 2 while Alice is on the intensity question.
     packaged = (FlowRegistry.load().get("thought_record"))
     assert packaged is not None
-    text = Path(packaged.source).read_text(encoding="utf-8").replace("version: 1", "version: 2")
+    text = (await asyncio.to_thread(Path(packaged.source).read_text, encoding="utf-8")
+            ).replace("version: 1", "version: 2")
     (tmp_path / "thought_record.yaml").write_text(text, encoding="utf-8")
     alice.conversation = Conversation(database, FlowRegistry.load(tmp_path), default_catalog())
     await alice.send("60")
@@ -139,7 +141,8 @@ async def test_help_lists_the_programmes_flows_in_order(database: Database) -> N
     bob = ChatClient(Conversation(database, registry, default_catalog()), language="es")
     await bob.send("/help")
     lines = bob.said.splitlines()
-    assert lines[1].startswith("/grounding – ") and lines[2].startswith("/thought – ")
+    dash = "\N{EN DASH}"
+    assert lines[1].startswith(f"/grounding {dash} ") and lines[2].startswith(f"/thought {dash} ")
     assert "/safetyplan" not in bob.said
     await bob.send("/safetyplan")
     assert "No conozco ese comando" in bob.said

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Entry
 from storage.reports.progress import (
+    Instrument,
     MoodPoint,
     ProgressData,
     QuestionnairePoint,
@@ -42,7 +43,8 @@ def progress_from_entries(entries: Iterable[Entry]) -> ProgressData:
             scale_max = MOOD_SCALES.get(str(data.get("scale")), 10)
             moods.append(MoodPoint(at=at, mood=data["mood"], scale_max=scale_max))
         elif entry.entry_type in ("phq9", "gad7") and isinstance(data.get("total"), int):
-            questionnaires.append(QuestionnairePoint(at=at, instrument=entry.entry_type,
+            instrument: Instrument = "phq9" if entry.entry_type == "phq9" else "gad7"
+            questionnaires.append(QuestionnairePoint(at=at, instrument=instrument,
                                                      total=data["total"]))
         elif entry.entry_type == "thought_record":
             change = _mood_change(data)
@@ -55,9 +57,13 @@ def _mood_change(data: dict[str, Any]) -> tuple[float, float] | None:
     """Mean intensity of the moods that were rated both before and after."""
     after = {row.get("mood"): row.get("intensity") for row in data.get("moods_after") or []
              if isinstance(row, dict)}
-    pairs = [(row["intensity"], after[row.get("mood")]) for row in data.get("moods") or []
-             if isinstance(row, dict) and isinstance(row.get("intensity"), int)
-             and isinstance(after.get(row.get("mood")), int)]
+    pairs: list[tuple[int, int]] = []
+    for row in data.get("moods") or []:
+        if not isinstance(row, dict):
+            continue
+        before, now = row.get("intensity"), after.get(row.get("mood"))
+        if isinstance(before, int) and isinstance(now, int):
+            pairs.append((before, now))
     if not pairs:
         return None
     return fmean(before for before, _ in pairs), fmean(now for _, now in pairs)

@@ -149,7 +149,8 @@ async def test_thought_record_survives_a_killed_bot_and_exports(
         assert secret not in bot.log()  # neither the token nor a client's words
 
     export = await asyncio.to_thread(
-        subprocess.run, [str(CLI), "export", "--client", "7001", "--format", "csv"],
+        subprocess.run, [str(CLI), "export", "--client", "7001", "--format", "csv",
+                         "--type", "thought_record"],
         env=env, capture_output=True, text=True, timeout=60, check=False)
     assert export.returncode == 0, export.stderr
     rows = list(csv.DictReader(io.StringIO(export.stdout)))
@@ -205,3 +206,59 @@ async def test_spanish_client_crisis_mid_record(api: FakeBotApi, tmp_path: Path)
     for words in ("madre", "viviendo", "Tristeza"):
         assert words not in log
     assert "crisis response for chat=7101: category=" in log
+
+
+async def test_paced_exercise_edits_one_message_and_can_be_stopped(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    env = bot_environment(api, tmp_path / "data", None)
+    env["CBT_EXERCISE_SPEED"] = "0.02"  # 4-second phases take 80 ms
+    bot = BotProcess(env, tmp_path / "bot.log")
+    await bot.start()
+    try:
+        sam = api.user(7201, first_name="Sam", language_code="en")
+        await sam.send("/start")
+        await expect(sam, "May I store")
+        await sam.click("Yes, store my entries")
+        await expect(sam, "Which country")
+        await sam.send("/relax")
+        await expect(sam, "Which exercise")
+        await sam.click("Box breathing (1½ min)")
+        await expect(sam, "how distressed or tense")
+        await sam.click("7")
+        await expect(sam, "Follow the message below")
+        pacing = await expect(sam, "▶ Breathe in")
+        assert pacing.buttons == [["Pause", "Stop"]]
+        summary = await expect(sam, "And now: how distressed", timeout=30)
+        edits = [r for r in sam.transcript if r.kind == "edit"
+                 and r.message_id == pacing.message_id]
+        assert len(edits) == 6 * 4  # one edit per phase after the first, plus the ending
+        assert edits[-1].text is not None and edits[-1].text.startswith("✓")
+        assert summary.buttons
+        await sam.click("3")
+        await expect(sam, "Distress before: 7/10, after: 3/10")
+
+        # A long exercise, stopped part-way: stored as stopped.
+        await sam.send("/relax")
+        await expect(sam, "Which exercise")
+        await sam.click("Muscle relaxation, full (10 min)")
+        await expect(sam, "how distressed or tense")
+        await sam.click("8")
+        running = await expect(sam, "▶ 1/16 Tense")
+        await sam.send("can I stop?")  # typed during the exercise: not taken as an answer
+        await expect(sam, "The exercise is running")
+        await sam.click("Pause", message_id=running.message_id)
+        await sam.click("Stop", message_id=running.message_id)
+        await expect(sam, "And now: how distressed")
+        await sam.click("6")
+        await expect(sam, "Distress before: 8/10, after: 6/10")
+    except BaseException:
+        print(bot.log())
+        raise
+    finally:
+        await bot.stop()
+    export = await asyncio.to_thread(
+        subprocess.run, [str(CLI), "export", "--client", "7201", "--format", "json"],
+        env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert export.returncode == 0, export.stderr
+    assert '"stopped": true' in export.stdout and '"stopped": false' in export.stdout
