@@ -156,15 +156,23 @@ def shipped_pack_path(language: str) -> Path:
     return _PACK_DIR / f"{language}.yaml"
 
 
+def default_screener(languages: Sequence[str] | None = None) -> Screener:
+    """The screener for shipped packs (all when None), built on first use and then reused.
+
+    Building takes about half a second; call this once at start-up to keep that
+    off the first client message.
+    """
+    return _shipped_screener(_shipped(languages))
+
+
 @cache
-def default_screener(languages: tuple[str, ...] = SHIPPED_LANGUAGES) -> Screener:
-    """The screener for shipped packs, built on first use and then reused."""
+def _shipped_screener(languages: tuple[str, ...]) -> Screener:
     return Screener([load_pack(shipped_pack_path(language)) for language in languages])
 
 
 def screen_for_crisis(text: str, languages: Sequence[str] | None = None) -> ScreeningResult:
     """Screen one message with the shipped packs (all shipped languages when None: a Spanish speaker may have an English Telegram UI)."""  # noqa: E501 - the contract, verbatim
-    return default_screener(_shipped(languages)).screen(text)
+    return _shipped_screener(_shipped(languages)).screen(text)
 
 
 def _shipped(languages: Sequence[str] | None) -> tuple[str, ...]:
