@@ -4,7 +4,10 @@ Telegram application."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
@@ -14,7 +17,10 @@ from bot.config import Settings
 from bot.conversation import Conversation
 from bot.pacer import ExercisePacer
 from bot.programme import DEFAULT_PROGRAMME_FILE, Programme, ProgrammeError, load_programme
+from bot.reminder_settings import ReminderDefaults
+from bot.reminders import ReminderDispatcher
 from bot.telegram_adapter import TelegramAdapter
+from bot.telegram_sender import TelegramReminderSender
 from bot.update_processor import PerChatUpdateProcessor
 from flows.catalog import Catalog, default_catalog
 from flows.crisis_lines import CrisisLineDirectory, default_directory, load_directory
@@ -24,6 +30,7 @@ from flows.registry import FlowRegistry
 from flows.screening import Screener, build_screener
 from flows.yaml_source import line_of, load_yaml
 from storage.db import Database
+from storage.encrypted import configure_encryption
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -89,8 +96,14 @@ def _check_exercise_menus(flows: FlowRegistry, exercises: dict[str, Exercise]) -
                                     f"{', '.join(sorted(exercises))})")
 
 
+def prepare_storage(settings: Settings) -> None:
+    """Encryption keys in place before any row is read or written."""
+    configure_encryption(settings.key_ring())
+
+
 async def open_services(settings: Settings, setup: Setup) -> Services:
     """Database ready (migrated; several processes take turns) and the conversation built."""
+    prepare_storage(settings)
     if settings.uses_default_database:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database.from_url(settings.resolved_database_url())
@@ -101,8 +114,16 @@ async def open_services(settings: Settings, setup: Setup) -> Services:
         raise
     conversation = Conversation(database, setup.flows, setup.catalog,
                                 directory=setup.directory, screener=setup.screener,
-                                default_country=setup.programme.default_country)
+                                default_country=setup.programme.default_country,
+                                reminder_defaults=reminder_defaults(setup.programme))
     return Services(database=database, conversation=conversation)
+
+
+def reminder_defaults(programme: Programme) -> ReminderDefaults:
+    return ReminderDefaults(
+        times=tuple(t.strftime("%H:%M") for t in programme.reminders.times),
+        questionnaire_every_days={"phq9": programme.questionnaires.phq9_every_days,
+                                  "gad7": programme.questionnaires.gad7_every_days})
 
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
@@ -113,6 +134,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export "
             "TELEGRAM_BOT_TOKEN=<token> before 'cbt-companion run'.")
     setup = load_setup(settings)
+    prepare_storage(settings)  # a malformed key stops start-up here, in one line
     adapter = TelegramAdapter(ExercisePacer(setup.exercises, setup.catalog,
                                             speed=settings.exercise_speed))
     holder: dict[str, Services] = {}
@@ -121,6 +143,14 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         services = await open_services(settings, setup)
         holder["services"] = services
         adapter.attach(services.conversation)
+        dispatcher = ReminderDispatcher(
+            services.database, setup.flows, setup.catalog,
+            TelegramReminderSender(application.bot),
+            grace=timedelta(minutes=setup.programme.reminders.grace_minutes))
+        assert application.job_queue is not None
+        # The JobQueue only ticks; what is due lives in the database.
+        application.job_queue.run_repeating(_tick(dispatcher), interval=settings.reminder_tick,
+                                            first=1.0, name="reminders")
         log.info("bot ready (database: %s, flows: %s)", services.database.engine.dialect.name,
                  ", ".join(flow.id for flow in setup.flows.all()))
 
@@ -133,6 +163,17 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
     application = builder.post_init(on_start).post_shutdown(on_stop).build()
     register_handlers(application, adapter)
     return application
+
+
+def _tick(dispatcher: ReminderDispatcher) -> Callable[[Any], Coroutine[Any, Any, None]]:
+    async def tick(context: Any) -> None:
+        report = await dispatcher.tick()
+        if report.claimed:
+            log.info("reminders: claimed %d, sent %d, done %d, stale %d, blocked %d, failed %d",
+                     report.claimed, report.sent, report.skipped_done, report.skipped_stale,
+                     report.blocked, report.failed)
+
+    return tick
 
 
 def telegram_builder(token: str, settings: Settings,

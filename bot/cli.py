@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot.app import ConfigurationError, load_setup, open_services, run_bot
+from bot.app import ConfigurationError, load_setup, open_services, prepare_storage, run_bot
 from bot.config import Settings
 from bot.conversation import utc_now
 from bot.flows_cli import flows_app
@@ -29,9 +29,12 @@ from bot.terminal import TerminalChat
 from flows.crisis import PackError
 from flows.crisis_lines import DirectoryError
 from flows.yaml_source import SourceError
+from storage.crypto import EncryptionError, generate_key_entry
 from storage.db import Database
 from storage.export import CSV_TABLES, csv_zip, entries_json, table_csv
 from storage.migrate import downgrade, upgrade
+from storage.models import Entry, FlowSession
+from storage.rekey import RekeyReport, rekey
 from storage.repositories import ClientRepository, EntryRepository
 
 app = typer.Typer(help="CBT Companion: homework between CBT sessions, on Telegram.",
@@ -117,6 +120,35 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     typer.echo(f"database at revision {revision}")
 
 
+@db_app.command("generate-key")
+def db_generate_key(key_id: Annotated[str, typer.Option(help="Name of the new key.")] = "k1"
+                    ) -> None:
+    """Print a new encryption key entry for CBT_ENCRYPTION_KEY (see docs/encryption.md)."""
+    typer.echo(generate_key_entry(key_id))
+
+
+@db_app.command("rekey")
+def db_rekey() -> None:
+    """Re-encrypt every stored answer with the first key of CBT_ENCRYPTION_KEY."""
+    settings = _settings()
+    ring = settings.key_ring()
+    if ring is None:
+        raise _fail("CBT_ENCRYPTION_KEY is not set: nothing to encrypt with")
+    prepare_storage(settings)
+
+    async def main() -> RekeyReport:
+        database = Database.from_url(settings.resolved_database_url())
+        try:
+            return await rekey(database, ring, [(Entry, "data"), (FlowSession, "answers")])
+        finally:
+            await database.dispose()
+
+    report = _run(main())
+    typer.echo(f"re-encrypted {report.re_encrypted}, encrypted (were plain) "
+               f"{report.plaintext_encrypted}, already current {report.already_current}; "
+               f"key now in use: {ring.current_key_id}")
+
+
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. base.")]) -> None:
     """Undo migrations down to REVISION."""
@@ -164,6 +196,8 @@ def export(
     until = _day_start(to_date, zone, "--to", next_day=True)
     if since and until and since >= until:
         raise _fail("--from is after --to")
+
+    prepare_storage(settings)
 
     async def main() -> str | bytes | None:
         database = Database.from_url(settings.resolved_database_url())
@@ -259,8 +293,10 @@ def config_check() -> None:
 
 def main() -> None:
     """Console-script entry point: operator mistakes become one line, not a traceback."""
+    # Opt in to PTB's timedelta durations now rather than warn on every RetryAfter.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     try:
         app()
-    except (SourceError, PackError, DirectoryError) as exc:
+    except (SourceError, PackError, DirectoryError, EncryptionError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.crypto import KeyRing
 from storage.db import normalise_url, sqlite_url_for
 
 
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     # The programme file (enabled flows, crisis packs, defaults); None: the packaged one.
     programme_file: Path | None = Field(default=None,
                                         validation_alias=AliasChoices("CBT_PROGRAMME_FILE"))
+    # "id:base64key[,id:oldkey...]": free text is encrypted at rest with the first key.
+    encryption_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("CBT_ENCRYPTION_KEY"))
     # Time zone for dates in exports when the command line does not name one.
     export_timezone: str = Field(default="UTC",
                                  validation_alias=AliasChoices("CBT_EXPORT_TIMEZONE"))
@@ -33,6 +37,9 @@ class Settings(BaseSettings):
     # Pace of exercises: 1 is real time. Only tests and demos use less (0.01: 100x faster).
     exercise_speed: float = Field(default=1.0, gt=0, le=1,
                                   validation_alias=AliasChoices("CBT_EXERCISE_SPEED"))
+    # Seconds between two looks for due reminders.
+    reminder_tick: float = Field(default=15.0, gt=0,
+                                 validation_alias=AliasChoices("CBT_REMINDER_TICK"))
     # Long-polling timeout asked of the Bot API (seconds).
     poll_timeout: int = Field(default=30, validation_alias=AliasChoices("CBT_POLL_TIMEOUT"))
 
@@ -44,6 +51,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_url(self.database_url)
         return sqlite_url_for(self.data_dir.resolve())
+
+    def key_ring(self) -> KeyRing | None:
+        """The configured encryption keys (raises KeyConfigError on a malformed value)."""
+        if self.encryption_key is None or not self.encryption_key.get_secret_value():
+            return None
+        return KeyRing.parse(self.encryption_key.get_secret_value())
 
     def base_file_url(self) -> str:
         """The Bot API's file URL that goes with ``telegram_api_base_url``."""

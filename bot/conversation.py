@@ -36,6 +36,8 @@ from bot.messages import (
     Response,
     base_language,
 )
+from bot.reminder_settings import SETTINGS_PREFIX, ReminderDefaults, ReminderSettings
+from bot.reminders import REMINDER_PREFIX, schedule_next
 from flows.catalog import Catalog
 from flows.crisis_lines import CrisisLineDirectory, default_directory
 from flows.definition import FlowDefinition
@@ -44,6 +46,7 @@ from flows.registry import FlowRegistry
 from flows.screening import Screener, ScreeningResult, screen_inbound_text
 from storage.db import Database
 from storage.models import Client, Entry, FlowSession
+from storage.reminders import ReminderRepository
 from storage.reports.progress import render_progress_png, summary_lines
 from storage.reports.progress_data import load_progress
 from storage.repositories import (
@@ -97,7 +100,8 @@ class _Turn:
 class Conversation:
     def __init__(self, database: Database, flows: FlowRegistry, catalog: Catalog, *,
                  clock: Clock = utc_now, directory: CrisisLineDirectory | None = None,
-                 screener: Screener | None = None, default_country: str | None = None) -> None:
+                 screener: Screener | None = None, default_country: str | None = None,
+                 reminder_defaults: ReminderDefaults | None = None) -> None:
         self.database = database
         self.flows = flows
         self.catalog = catalog
@@ -106,6 +110,9 @@ class Conversation:
         self.directory = directory or default_directory()
         self.screener = screener
         self.default_country = default_country
+        self.reminders = ReminderSettings(
+            catalog, flows, reminder_defaults or ReminderDefaults(
+                times=("19:00",), questionnaire_every_days={"phq9": 14, "gad7": 14}), clock)
         # The last known country of recent clients, so a crisis message can still show the
         # right lines while the database is down.
         self._countries: OrderedDict[ClientKey, str | None] = OrderedDict()
@@ -259,6 +266,8 @@ class Conversation:
             self._remember_country(inbound.client, client.country)
             if _already_handled(client, inbound):
                 return Response()
+            if client.blocked_at is not None:
+                await self._unblock(session, client)
             client.last_update_id = inbound.update_id or client.last_update_id
             client.last_active_at = self.clock()
             if inbound.client.chat_id is not None:
@@ -271,6 +280,13 @@ class Conversation:
             # A caption is screened above but is not an answer: a photo is not typed text.
             return await self._answer(turn, Answer(text=None if inbound.has_media
                                                    else inbound.text))
+
+    async def _unblock(self, session: AsyncSession, client: Client) -> None:
+        """A client who blocked the bot wrote again: their reminders resume from now."""
+        client.blocked_at = None
+        for reminder in await ReminderRepository(session).for_client(client.id):
+            if reminder.enabled:
+                schedule_next(reminder, client, self.clock())
 
     async def _create_client(self, session: AsyncSession, key: ClientKey, language: str
                              ) -> Client:
@@ -298,6 +314,10 @@ class Conversation:
         turn.client.pending_question = None  # a command moves on from any open question
         if command == "country":
             return self._ask_country(turn)
+        if command == "reminders":
+            if turn.client.consent != "given":
+                return _said(self.catalog.get("consent_needed", lang))
+            return await self.reminders.overview(turn.session, turn.client)
         if command == "start":
             response = _said(self.catalog.get("welcome", lang))
             response.say(self.catalog.get("consent_question", lang), (
@@ -359,9 +379,14 @@ class Conversation:
         self._remember_country(turn.inbound.client, code)
         lang = turn.language
         if code is None:
-            return _said(self.catalog.get("country_skipped", lang))
-        name = self.directory.for_country(code).display_name(lang)
-        return _said(self.catalog.get("country_set", lang, country=name))
+            response = _said(self.catalog.get("country_skipped", lang))
+        else:
+            name = self.directory.for_country(code).display_name(lang)
+            response = _said(self.catalog.get("country_set", lang, country=name))
+        if turn.client.consent == "given" and turn.client.timezone is None:
+            response.messages.extend(self.reminders.ask_timezone(turn.client,
+                                                                 first=True).messages)
+        return response
 
     async def _open_flow(self, turn: _Turn, flow_id: str) -> Response:
         flow = self.flows.get(flow_id)
@@ -462,6 +487,12 @@ class Conversation:
             return response
         if data.startswith(COUNTRY_PREFIX):
             return self._country_button(turn, data.removeprefix(COUNTRY_PREFIX))
+        if data.startswith((SETTINGS_PREFIX, REMINDER_PREFIX)):
+            if client.consent != "given":
+                return Response(notice=self.catalog.get("consent_needed", lang))
+            if data.startswith(SETTINGS_PREFIX):
+                return await self.reminders.button(turn.session, client, data)
+            return await self.reminders.reminder_button(turn.session, client, data)
         if data.startswith(("s:", START_FLOW_PREFIX)):
             return await self._crisis_button(turn, data)
         current = await FlowSessionRepository(turn.session).current(client.id)
@@ -541,6 +572,13 @@ class Conversation:
     async def _answer(self, turn: _Turn, answer: Answer) -> Response:
         lang = turn.language
         sessions = FlowSessionRepository(turn.session)
+        pending = turn.client.pending_question or ""
+        if pending == "timezone" and (answer.text or turn.inbound.location):
+            return await self.reminders.answer_timezone(turn.session, turn.client, answer.text,
+                                                        turn.inbound.location)
+        if pending.startswith("reminder_time:") and answer.text:
+            return self.reminders.answer_time(turn.client, pending.partition(":")[2],
+                                              answer.text)
         if turn.client.pending_question == "country" and answer.text:
             code = self.directory.find_country(answer.text)
             if code is None:

@@ -41,6 +41,8 @@ class Inbound:
     has_media: bool = False
     # Telegram's update_id, used to skip an update delivered twice (None outside Telegram).
     update_id: int | None = None
+    # A shared location (latitude, longitude): used to find the client's time zone.
+    location: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

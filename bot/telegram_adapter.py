@@ -143,6 +143,9 @@ def to_inbound(update: Update) -> Inbound | None:
                            update_id=update.update_id)
         return Inbound(client=key, text=message.text, language=language, edited=edited,
                        update_id=update.update_id)
+    if message.location is not None and not edited:
+        return Inbound(client=key, language=language, has_media=True, update_id=update.update_id,
+                       location=(message.location.latitude, message.location.longitude))
     # A sticker, photo, voice note...: its caption is still screened for crisis language.
     return Inbound(client=key, text=message.caption, language=language, edited=edited,
                    has_media=True, update_id=update.update_id)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from storage.encrypted import EncryptedJSON
 from storage.types import UTCDateTime
 
 # Stable constraint names so Alembic batch migrations work on SQLite.
@@ -42,6 +43,13 @@ class Client(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     # A question outside any flow the client's next text answers (e.g. "country").
     pending_question: Mapped[str | None] = mapped_column(String(32))
+    # IANA zone (Europe/Madrid) for reminders and dates; None until the client sets one.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Quiet hours, local "HH:MM" each; reminders wait until they end.
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    # Set when Telegram says the client blocked the bot: reminders pause until they write.
+    blocked_at: Mapped[datetime | None]
     # Telegram redelivers updates a killed process never confirmed; this skips repeats.
     last_update_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
@@ -64,7 +72,8 @@ class FlowSession(Base):
     step: Mapped[str] = mapped_column(String(64))
     cursor: Mapped[int] = mapped_column(default=0)
     turn: Mapped[int] = mapped_column(default=0)
-    answers: Mapped[dict[str, Any]]
+    # What the client has answered so far: their words, so encrypted at rest when a key is set.
+    answers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -82,7 +91,8 @@ class Entry(Base):
     flow_id: Mapped[str] = mapped_column(String(64))
     flow_version: Mapped[int]
     status: Mapped[str] = mapped_column(String(16))  # completed|draft
-    data: Mapped[dict[str, Any]]
+    # The entry's answers (free text included): encrypted at rest when a key is set.
+    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -104,3 +114,31 @@ class CrisisEvent(Base):
     # The client's own answers to the crisis message; neither closes the event.
     safe_confirmed_at: Mapped[datetime | None]
     not_meant_at: Mapped[datetime | None]
+
+
+class Reminder(Base):
+    """One homework reminder of one client; its next due time is stored in UTC.
+
+    Bot processes claim due rows (status 'sending', with claimed_by and claimed_at), send,
+    then set the next due time. A claim older than the lease is taken over, so a process
+    that dies mid-send delays a reminder but does not lose it.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("client_id", "flow_id"),
+                      Index("ix_reminders_due", "status", "next_due_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    flow_id: Mapped[str] = mapped_column(String(64))
+    times: Mapped[list[str]] = mapped_column(JSON)  # local "HH:MM", ascending
+    weekdays: Mapped[list[int]] = mapped_column(JSON)  # 0 = Monday
+    every_days: Mapped[int] = mapped_column(default=1)
+    anchor: Mapped[str | None] = mapped_column(String(10))  # ISO date of an every-N-days series
+    enabled: Mapped[bool] = mapped_column(default=True)
+    next_due_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="idle")  # idle | sending
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_sent_at: Mapped[datetime | None]

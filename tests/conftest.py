@@ -17,6 +17,9 @@ from storage.db import Database, create_engine, sqlite_url_for
 from storage.migrate import upgrade
 from storage.models import Base
 
+# As the CLI does: PTB's timedelta durations instead of a deprecation warning per RetryAfter.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 # The PostgreSQL server this machine runs; CI sets CBT_REQUIRE_POSTGRES=1 so that a missing
 # server fails the run instead of skipping half the storage tests.
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 04:02:21.983460
+Create Date: 2026-11-28 04:25:54.447121
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-import storage.types
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -30,12 +28,16 @@ def upgrade() -> None:
         sa.Column("pseudonym", sa.String(length=40), nullable=False),
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("consent", sa.String(length=16), nullable=False),
-        sa.Column("consent_changed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("consent_changed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("country", sa.String(length=2), nullable=True),
         sa.Column("pending_question", sa.String(length=32), nullable=True),
+        sa.Column("timezone", sa.String(length=64), nullable=True),
+        sa.Column("quiet_start", sa.String(length=5), nullable=True),
+        sa.Column("quiet_end", sa.String(length=5), nullable=True),
+        sa.Column("blocked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_update_id", sa.BigInteger(), nullable=True),
-        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_active_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_active_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_clients")),
         sa.UniqueConstraint("pseudonym", name=op.f("uq_clients_pseudonym")),
         sa.UniqueConstraint("telegram_user_id", name=op.f("uq_clients_telegram_user_id")),
@@ -44,13 +46,13 @@ def upgrade() -> None:
         "crisis_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("client_id", sa.Integer(), nullable=False),
-        sa.Column("occurred_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("category", sa.String(length=64), nullable=False),
         sa.Column("rule", sa.String(length=128), nullable=False),
         sa.Column("interrupted_flow_id", sa.String(length=64), nullable=True),
-        sa.Column("safe_confirmed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("not_meant_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("safe_confirmed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("not_meant_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_id"],
             ["clients.id"],
@@ -70,10 +72,10 @@ def upgrade() -> None:
         sa.Column("flow_id", sa.String(length=64), nullable=False),
         sa.Column("flow_version", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("started_at", storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("completed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["client_id"],
             ["clients.id"],
@@ -99,9 +101,9 @@ def upgrade() -> None:
         sa.Column("step", sa.String(length=64), nullable=False),
         sa.Column("cursor", sa.Integer(), nullable=False),
         sa.Column("turn", sa.Integer(), nullable=False),
-        sa.Column("answers", sa.JSON(), nullable=False),
-        sa.Column("started_at", storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("answers", sa.LargeBinary(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["client_id"],
             ["clients.id"],
@@ -111,11 +113,43 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_sessions")),
         sa.UniqueConstraint("client_id", "flow_id", name=op.f("uq_flow_sessions_client_id")),
     )
+    op.create_table(
+        "reminders",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("flow_id", sa.String(length=64), nullable=False),
+        sa.Column("times", sa.JSON(), nullable=False),
+        sa.Column("weekdays", sa.JSON(), nullable=False),
+        sa.Column("every_days", sa.Integer(), nullable=False),
+        sa.Column("anchor", sa.String(length=10), nullable=True),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("claimed_by", sa.String(length=64), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["client_id"],
+            ["clients.id"],
+            name=op.f("fk_reminders_client_id_clients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reminders")),
+        sa.UniqueConstraint("client_id", "flow_id", name=op.f("uq_reminders_client_id")),
+    )
+    with op.batch_alter_table("reminders", schema=None) as batch_op:
+        batch_op.create_index("ix_reminders_due", ["status", "next_due_at"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("reminders", schema=None) as batch_op:
+        batch_op.drop_index("ix_reminders_due")
+
+    op.drop_table("reminders")
     op.drop_table("flow_sessions")
     with op.batch_alter_table("entries", schema=None) as batch_op:
         batch_op.drop_index("ix_entries_client_type_completed")
