@@ -35,7 +35,7 @@ RECORD_STEPS = [
     ("send", "/thought"), ("send", "The bus was late and I missed the start of the meeting."),
     ("click", "Anxious"), ("click", "70"), ("click", "Add another mood"), ("send", "Ashamed"),
     ("send", "55"), ("click", "No, that's all"), ("send", "Everyone thinks I'm unreliable."),
-    ("click", "No, that's all"), ("send", "I was late twice this month."),
+    ("click", "No, that's all"), ("click", "Skip"), ("send", "I was late twice this month."),
     ("send", "Nobody mentioned it and my work is on time."),
     ("send", "I was late twice and people still rely on my work."), ("click", "70"),
     ("click", "30"), ("send", "20"),

@@ -24,7 +24,8 @@ PHQ9_ITEM9 = "44260-8"
 
 THOUGHT_RECORD_COLUMNS: tuple[str, ...] = (
     "entry_id", "client", "flow_id", "flow_version", "started_at", "completed_at",
-    "situation", "moods_before", "automatic_thoughts", "hot_thought", "evidence_for",
+    "situation", "moods_before", "automatic_thoughts", "hot_thought", "distortions",
+    "evidence_for",
     "evidence_against", "balanced_thought", "belief_0_100", "moods_after",
 )
 
@@ -74,6 +75,7 @@ def thought_record_row(entry: Entry, client: Client, zone: tzinfo) -> dict[str, 
         "automatic_thoughts": "\n".join(str(t) for t in thoughts)
         if isinstance(thoughts, list) else str(thoughts),
         "hot_thought": data.get("hot_thought", ""),
+        "distortions": "|".join(str(d) for d in data.get("distortions") or []),
         "evidence_for": data.get("evidence_for", ""),
         "evidence_against": data.get("evidence_against", ""),
         "balanced_thought": data.get("balanced_thought", ""),

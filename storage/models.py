@@ -93,6 +93,8 @@ class Entry(Base):
     status: Mapped[str] = mapped_column(String(16))  # completed|draft
     # The entry's answers (free text included): encrypted at rest when a key is set.
     data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
+    # Private entries never leave the client's own exports (no therapist sees them).
+    private: Mapped[bool] = mapped_column(default=False)
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -142,3 +144,64 @@ class Reminder(Base):
     claimed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_sent_at: Mapped[datetime | None]
+
+
+class Therapist(Base):
+    """A Telegram user who redeemed a therapist invite from programme staff."""
+
+    __tablename__ = "therapists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+
+
+class InviteCode(Base):
+    """A one-time code: staff invite a therapist, a therapist invites a client to link.
+
+    Only a hash of the code is stored, so a database dump does not hand out working codes.
+    """
+
+    __tablename__ = "invite_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # therapist | client_link
+    therapist_name: Mapped[str | None] = mapped_column(String(120))
+    therapist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("therapists.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class TherapistLink(Base):
+    """A client's consent to share with one therapist; withdrawing keeps the record."""
+
+    __tablename__ = "therapist_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"),
+                                           index=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id", ondelete="CASCADE"),
+                                              index=True)
+    consented_at: Mapped[datetime]
+    share_crisis_alerts: Mapped[bool]
+    withdrawn_at: Mapped[datetime | None]
+
+
+class AuditRecord(Base):
+    """Who looked at or exported whose data, when, in what form."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(120))  # "therapist:<id> <name>" | "staff:cli"
+    action: Mapped[str] = mapped_column(String(32))  # export | digest | clients | ...
+    # Kept when the client erases their data (then None): the record of access stays.
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
+    client_pseudonym: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(200), default="")

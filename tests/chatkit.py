@@ -65,6 +65,8 @@ async def complete_thought_record(client: ChatClient, situation: str = "Missed t
     await client.press("No, that's all")
     await client.send("I'll be late and get fired.")
     await client.press("No, that's all")
+    await client.press("Fortune telling")
+    await client.press("Done")
     await client.send("I was late once before.")
     await client.send("My manager said being late once is fine.")
     await client.send("I might be late and one late morning won't cost my job.")

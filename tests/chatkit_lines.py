@@ -13,6 +13,7 @@ THOUGHT_RECORD_LINES = [
     "2",  # No, that's all
     "He doesn't respect me.",
     "2",  # No, that's all
+    "12",  # Skip the thinking traps
     "He left dishes three times this week.",
     "He cooked for me on Sunday and apologised last time.",
     "He is messy and he does care about me.",

@@ -21,6 +21,8 @@ def complete_record(client: EngineClient) -> None:
     client.send("Nobody likes me.")
     client.press("No, that's all")
     client.press("She is angry with me.")
+    client.press("Mind reading")
+    client.press("Done")
     client.send("She usually replies within an hour.")
     client.send("She told me she has exams this week.")
     client.send("She didn't reply and she is busy with exams.")
@@ -40,6 +42,7 @@ def test_thought_record_walks_every_column_and_sums_up() -> None:
         "moods": [{"mood": "Anxious", "intensity": 80}, {"mood": "lonely", "intensity": 45}],
         "automatic_thoughts": ["She is angry with me.", "Nobody likes me."],
         "hot_thought": "She is angry with me.",
+        "distortions": ["mind_reading"],
         "evidence_for": "She usually replies within an hour.",
         "evidence_against": "She told me she has exams this week.",
         "balanced_thought": "She didn't reply and she is busy with exams.",
@@ -61,8 +64,9 @@ def test_single_thought_becomes_the_hot_thought_without_asking() -> None:
     client.press("No, that's all")
     client.send("I'm going to fail the year.")
     client.press("No, that's all")
-    assert client.state.step == "evidence_for"
+    assert client.state.step == "distortions"
     assert client.state.answers["hot_thought"] == "I'm going to fail the year."
+    client.press("Skip")
     assert "I'm going to fail the year." in client.question
 
 
