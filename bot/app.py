@@ -115,7 +115,8 @@ async def open_services(settings: Settings, setup: Setup) -> Services:
     conversation = Conversation(database, setup.flows, setup.catalog,
                                 directory=setup.directory, screener=setup.screener,
                                 default_country=setup.programme.default_country,
-                                reminder_defaults=reminder_defaults(setup.programme))
+                                reminder_defaults=reminder_defaults(setup.programme),
+                                therapist_alerts=setup.programme.therapist_alerts != "never")
     return Services(database=database, conversation=conversation)
 
 

@@ -35,7 +35,10 @@ from storage.export import CSV_TABLES, csv_zip, entries_json, table_csv
 from storage.migrate import downgrade, upgrade
 from storage.models import Entry, FlowSession
 from storage.rekey import RekeyReport, rekey
-from storage.repositories import ClientRepository, EntryRepository
+from storage.reports.fhir import fhir_json
+from storage.reports.pdf import ReportPeriod, clinician_pdf
+from storage.repositories import ClientRepository, CrisisEventRepository, EntryRepository
+from storage.therapists import TherapistRepository
 
 app = typer.Typer(help="CBT Companion: homework between CBT sessions, on Telegram.",
                   no_args_is_help=True, add_completion=False)
@@ -168,7 +171,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. base
 @app.command()
 def export(
     client: Annotated[str, typer.Option(help="Telegram user id or pseudonym.")],
-    format: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    format: Annotated[str, typer.Option("--format", help="csv, json, pdf or fhir.")] = "csv",
     entry_type: Annotated[str | None, typer.Option(
         "--type", help=f"One CSV table: {', '.join(CSV_TABLES)} (default: all, as a zip).")]
     = None,
@@ -180,10 +183,13 @@ def export(
                                            "Europe/Madrid (default CBT_EXPORT_TIMEZONE).")]
     = None,
 ) -> None:
-    """Write a client's completed entries: CSV (one table, or all zipped) or JSON (all)."""
+    """Write a client's completed entries: CSV (one table, or all zipped), JSON, a PDF report
+    or a FHIR R4 bundle. Every staff export is written to the audit log."""
     settings = _settings()
-    if format not in ("csv", "json"):
-        raise _fail(f"unknown format '{format}': use csv or json")
+    if format not in ("csv", "json", "pdf", "fhir"):
+        raise _fail(f"unknown format '{format}': use csv, json, pdf or fhir")
+    if format == "pdf" and out is None:
+        raise _fail("a PDF needs --out FILE.pdf")
     if entry_type is not None and entry_type not in CSV_TABLES:
         raise _fail(f"unknown type '{entry_type}': use one of {', '.join(CSV_TABLES)}")
     if format == "csv" and entry_type is None and out is None:
@@ -202,20 +208,32 @@ def export(
     async def main() -> str | bytes | None:
         database = Database.from_url(settings.resolved_database_url())
         try:
-            async with database.read() as session:
+            async with database.transaction() as session:
                 found = await ClientRepository(session).find(client)
                 if found is None:
                     return None
-                entries = await EntryRepository(session).completed(found.id, since=since,
-                                                                   until=until)
-                if format == "json":
-                    return entries_json(entries, found, zone, exported_at=utc_now(),
-                                        period=(from_date, to_date))
-                if entry_type is not None:
-                    return table_csv(CSV_TABLES[entry_type], entries, found, zone)
-                return csv_zip(entries, found, zone)
+                # Private entries never leave the client's own exports.
+                entries = [e for e in await EntryRepository(session).completed(
+                    found.id, since=since, until=until) if not e.private]
+                events = await CrisisEventRepository(session).for_client(found.id)
+                TherapistRepository(session).audit(
+                    at=utc_now(), actor="staff:cli", action="export", client=found,
+                    detail=f"format={format} from={from_date or '-'} to={to_date or '-'}")
         finally:
             await database.dispose()
+        if format == "pdf":
+            period = ReportPeriod(since.date() if since else None,
+                                  (until - timedelta(days=1)).date() if until else None)
+            return clinician_pdf(entries, events, found, period=period, zone=zone,
+                                 exported_at=utc_now())
+        if format == "fhir":
+            return fhir_json(entries, found, exported_at=utc_now())
+        if format == "json":
+            return entries_json(entries, found, zone, exported_at=utc_now(),
+                                period=(from_date, to_date))
+        if entry_type is not None:
+            return table_csv(CSV_TABLES[entry_type], entries, found, zone)
+        return csv_zip(entries, found, zone)
 
     document = _run(main())
     if document is None:
@@ -263,6 +281,57 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
         cause = getattr(exc, "orig", None) or exc
         detail = str(cause).splitlines()[0][:200] if str(cause) else ""
         raise _fail(f"cannot use the database ({type(cause).__name__}: {detail})") from None
+
+
+therapists_app = typer.Typer(help="Therapist accounts.", no_args_is_help=True)
+app.add_typer(therapists_app, name="therapists")
+
+
+@therapists_app.command("invite")
+def therapists_invite(
+    name: Annotated[str, typer.Option(help="The therapist's name, as clients will see it.")],
+    days: Annotated[int, typer.Option(help="Days the code stays valid.", min=1, max=90)] = 7,
+) -> None:
+    """Print a one-time code; the therapist sends /therapist CODE to the bot."""
+    settings = _settings()
+
+    async def main() -> tuple[str, datetime]:
+        database = Database.from_url(settings.resolved_database_url())
+        try:
+            await upgrade(database.engine)
+            async with database.transaction() as session:
+                code, invite = await TherapistRepository(session).create_invite(
+                    kind="therapist", now=utc_now(), valid_for=timedelta(days=days),
+                    therapist_name=name)
+                return code, invite.expires_at
+        finally:
+            await database.dispose()
+
+    code, expires = _run(main())
+    typer.echo(f"{code}  (for {name}; single use; expires {expires:%Y-%m-%d %H:%M} UTC; "
+               f"they send: /therapist {code})")
+
+
+@app.command()
+def audit(
+    since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD.")] = None,
+) -> None:
+    """List who looked at or exported whose data, and when."""
+    settings = _settings()
+    start = _day_start(since, ZoneInfo("UTC"), "--since")
+
+    async def main() -> list[str]:
+        database = Database.from_url(settings.resolved_database_url())
+        try:
+            async with database.read() as session:
+                records = await TherapistRepository(session).audit_records(start)
+                return [f"{r.at:%Y-%m-%d %H:%M:%S}Z  {r.actor:<30} {r.action:<8} "
+                        f"{r.client_pseudonym or '(erased)':<10} {r.detail}" for r in records]
+        finally:
+            await database.dispose()
+
+    lines = _run(main())
+    typer.echo("\n".join(lines) if lines else "no audit records")
 
 
 @config_app.command("check")

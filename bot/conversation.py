@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -38,6 +38,7 @@ from bot.messages import (
 )
 from bot.reminder_settings import SETTINGS_PREFIX, ReminderDefaults, ReminderSettings
 from bot.reminders import REMINDER_PREFIX, schedule_next
+from bot.therapy_desk import DELETE_PREFIX, LINK_PREFIX, PRIVATE_PREFIX, Caller, TherapyDesk
 from flows.catalog import Catalog
 from flows.crisis_lines import CrisisLineDirectory, default_directory
 from flows.definition import FlowDefinition
@@ -55,6 +56,7 @@ from storage.repositories import (
     EntryRepository,
     FlowSessionRepository,
 )
+from storage.therapists import TherapistRepository
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,9 @@ FLOW_PREFIX = "f"
 CONSENT_YES, CONSENT_NO = "c:y", "c:n"
 CANCEL_KEEP, CANCEL_DISCARD = "x:k", "x:d"
 COUNTRY_PREFIX = "k:"
+# Commands about therapists and the client's own data (bot/therapy_desk.py).
+DESK_COMMANDS = frozenset({"therapist", "invite", "clients", "digest", "link", "unlink",
+                           "delete", "export"})
 LANGUAGE_PREFIX = "l:"
 PROGRESS_PREFIX = "p:"
 # A crisis response waits at most this long for the database before going out without it.
@@ -101,7 +106,8 @@ class Conversation:
     def __init__(self, database: Database, flows: FlowRegistry, catalog: Catalog, *,
                  clock: Clock = utc_now, directory: CrisisLineDirectory | None = None,
                  screener: Screener | None = None, default_country: str | None = None,
-                 reminder_defaults: ReminderDefaults | None = None) -> None:
+                 reminder_defaults: ReminderDefaults | None = None,
+                 therapist_alerts: bool = True) -> None:
         self.database = database
         self.flows = flows
         self.catalog = catalog
@@ -110,6 +116,7 @@ class Conversation:
         self.directory = directory or default_directory()
         self.screener = screener
         self.default_country = default_country
+        self.desk = TherapyDesk(catalog, clock, alerts_allowed=therapist_alerts)
         self.reminders = ReminderSettings(
             catalog, flows, reminder_defaults or ReminderDefaults(
                 times=("19:00",), questionnaire_every_days={"phq9": 14, "gad7": 14}), clock)
@@ -161,30 +168,34 @@ class Conversation:
         """
         language = base_language(language)
         country, event_id = self._countries.get(key), None
+        alerts: list[tuple[int, Outbound]] = []
         try:
             async with asyncio.timeout(CRISIS_DB_TIMEOUT):
-                country, event_id = await self._record_crisis(key, language, category, rule,
-                                                              source)
+                country, event_id, alerts = await self._record_crisis(key, language, category,
+                                                                      rule, source)
         except (*_TRANSIENT_ERRORS, DBAPIError) as exc:
             log.warning("crisis (category=%s rule=%s) for %s answered without the database: "
                         "%s", category, rule, key.log_id, type(exc).__name__)
-        return crisis_response(self.catalog, self.directory,
-                               country=country or self.default_country, language=language,
-                               event_id=event_id, flows=self._crisis_flows())
+        response = crisis_response(self.catalog, self.directory,
+                                   country=country or self.default_country, language=language,
+                                   event_id=event_id, flows=self._crisis_flows())
+        response.also.extend(alerts)
+        return response
 
     async def _record_crisis(self, key: ClientKey, language: str, category: str, rule: str,
-                             source: str) -> tuple[str | None, int]:
+                             source: str) -> tuple[str | None, int, list[tuple[int, Outbound]]]:
         async with self.database.transaction() as session:
             client = await self._find_client(session, key, lock=True)
             if client is None:
                 client = await self._create_client(session, key, language)
             self._remember_country(key, client.country)
-            event_id = await self._note_crisis(session, client, category=category, rule=rule,
-                                               source=source, pause=True)
-            return client.country, event_id
+            event_id, alerts = await self._note_crisis(session, client, category=category,
+                                                       rule=rule, source=source, pause=True)
+            return client.country, event_id, alerts
 
     async def _note_crisis(self, session: AsyncSession, client: Client, *, category: str,
-                           rule: str, source: str, pause: bool) -> int:
+                           rule: str, source: str, pause: bool
+                           ) -> tuple[int, list[tuple[int, Outbound]]]:
         """Record a crisis event; pause the client's flow unless the flow raised it."""
         current = await FlowSessionRepository(session).current(client.id)
         interrupted = current.flow_id if current is not None else None
@@ -196,7 +207,7 @@ class Conversation:
             rule=rule, interrupted_flow_id=interrupted)
         log.info("crisis response for %s: category=%s rule=%s source=%s",
                  _log_id(client), category, rule, source)
-        return event.id
+        return event.id, await self.desk.crisis_alerts(session, client, event)
 
     async def _sos(self, inbound: Inbound) -> Response:
         country = self._countries.get(inbound.client)
@@ -314,6 +325,8 @@ class Conversation:
         turn.client.pending_question = None  # a command moves on from any open question
         if command == "country":
             return self._ask_country(turn)
+        if command in DESK_COMMANDS:
+            return await self._desk_command(turn, command)
         if command == "reminders":
             if turn.client.consent != "given":
                 return _said(self.catalog.get("consent_needed", lang))
@@ -356,6 +369,35 @@ class Conversation:
         response.say(self.engine.summary(saved_under or flow, entry.data, lang), (
             (self.catalog.get("button_new_entry", lang), START_FLOW_PREFIX + flow.id),))
         return response
+
+    async def _desk_command(self, turn: _Turn, command: str) -> Response:
+        caller = await self._caller(turn)
+        args, desk, session = turn.inbound.args, self.desk, turn.session
+        if command == "therapist":
+            return await desk.become_therapist(session, caller, args)
+        if command == "invite":
+            return await desk.invite_client(session, caller)
+        if command == "clients":
+            return await desk.list_clients(session, caller)
+        if command == "digest":
+            return await desk.digest(session, caller, args)
+        if command == "link":
+            return await desk.link(session, caller, args)
+        if command == "unlink":
+            return await desk.unlink(session, caller)
+        if command == "delete":
+            return desk.ask_delete(caller)
+        # /export: a therapist naming a client exports theirs; anyone else gets their own.
+        if caller.therapist is not None and args:
+            return await desk.therapist_export(session, caller, args)
+        return await desk.own_export(session, caller)
+
+    async def _caller(self, turn: _Turn) -> Caller:
+        therapist = None
+        if turn.client.telegram_user_id is not None:
+            therapist = await TherapistRepository(turn.session).therapist_for_telegram(
+                turn.client.telegram_user_id)
+        return Caller(client=turn.client, therapist=therapist)
 
     def _help(self, language: str) -> str:
         lines = [self.catalog.get("help_intro", language)]
@@ -487,6 +529,12 @@ class Conversation:
             return response
         if data.startswith(COUNTRY_PREFIX):
             return self._country_button(turn, data.removeprefix(COUNTRY_PREFIX))
+        if data.startswith(LINK_PREFIX):
+            return await self.desk.link_button(turn.session, await self._caller(turn), data)
+        if data.startswith(DELETE_PREFIX):
+            return await self.desk.delete_button(turn.session, await self._caller(turn), data)
+        if data.startswith(PRIVATE_PREFIX):
+            return await self.desk.private_button(turn.session, await self._caller(turn), data)
         if data.startswith((SETTINGS_PREFIX, REMINDER_PREFIX)):
             if client.consent != "given":
                 return Response(notice=self.catalog.get("consent_needed", lang))
@@ -513,8 +561,13 @@ class Conversation:
             return Response(notice=self.catalog.get("stale_button", lang), close_buttons=True)
         if not self._offers_button(current, button_id, lang):
             return Response(notice=self.catalog.get("unknown_button", lang))
+        step_before = current.step
         response = await self._answer(turn, Answer(button=button_id))
-        response.close_buttons = True
+        flow = self.flows.get(current.flow_id)
+        toggled = (flow is not None and current.step == step_before and len(response.messages) == 1
+                   and flow.step(step_before).kind == "multi_choice")
+        response.replace_pressed = toggled
+        response.close_buttons = not toggled
         return response
 
     def _country_button(self, turn: _Turn, choice: str) -> Response:
@@ -608,21 +661,23 @@ class Conversation:
         for alert in outcome.alerts[:1]:
             # A questionnaire answer that calls for the crisis response gets it at once; the
             # questionnaire itself carries on after it.
-            event_id = await self._note_crisis(turn.session, turn.client,
-                                               category=alert.category, rule=alert.rule,
-                                               source="questionnaire", pause=False)
+            event_id, alerts = await self._note_crisis(
+                turn.session, turn.client, category=alert.category, rule=alert.rule,
+                source="questionnaire", pause=False)
+            response.also.extend(alerts)
             response.messages.extend(crisis_response(
                 self.catalog, self.directory,
                 country=turn.client.country or self.default_country, language=lang,
                 event_id=event_id, flows=self._crisis_flows()).messages)
         follow_up: str | None = None
+        saved: Entry | None = None
         if outcome.finished and not flow.store:
             await sessions.delete(current)
         elif outcome.finished and outcome.entry is not None:
             now = self.clock()
             entries = EntryRepository(turn.session)
             previous = await entries.latest_completed(turn.client.id, flow.id)
-            await entries.add(
+            saved = await entries.add(
                 client_id=turn.client.id, entry_type=flow.entry_type, flow_id=flow.id,
                 flow_version=flow.version, status="completed", data=dict(outcome.entry),
                 started_at=current.started_at, completed_at=now, now=now)
@@ -639,6 +694,10 @@ class Conversation:
             self._show(response, outcome.state.turn, reply, turn.language)
         if follow_up:
             response.say(follow_up)
+        if saved is not None:  # a stored entry can be kept from any therapist's eyes
+            last = response.messages[-1]
+            response.messages[-1] = replace(last, buttons=(*last.buttons, (
+                self.catalog.get("button_private", lang), f"{PRIVATE_PREFIX}{saved.id}")))
         return response
 
     def _score_change(self, previous: Entry | None, entry: Mapping[str, Any],

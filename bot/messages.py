@@ -43,6 +43,8 @@ class Inbound:
     update_id: int | None = None
     # A shared location (latitude, longitude): used to find the client's time zone.
     location: tuple[float, float] | None = None
+    # Words after a command: "/link ABCDE-FGHIJ" -> ("ABCDE-FGHIJ",).
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Outbound:
     photo: bytes | None = None
     # A paced exercise to run after this message (the front end paces it).
     timer: ExerciseTimer | None = None
+    # A file sent with ``text`` as its caption: (file name, content).
+    document: tuple[str, bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,11 @@ class Response:
     notice: str | None = None
     # Whether the pressed button's keyboard should be removed (its question is answered).
     close_buttons: bool = False
+    # The single message replaces the pressed one (ticking options of a multiple choice),
+    # instead of a new message per tap.
+    replace_pressed: bool = False
+    # Messages for other chats (a linked therapist's crisis notice): (chat id, message).
+    also: list[tuple[int, Outbound]] = field(default_factory=list)
 
     def say(self, text: str, buttons: tuple[tuple[str, str], ...] = ()) -> None:
         self.messages.append(Outbound(text, buttons))

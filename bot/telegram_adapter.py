@@ -10,6 +10,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     MessageEntity,
     Update,
@@ -61,6 +62,8 @@ class TelegramAdapter:
             return
         response = await self.conversation.handle(inbound)
         if query is not None:
+            if response.replace_pressed and await _replace_pressed(query, response):
+                return
             await _finish_button_press(query, response)
         await self.deliver(chat_id, inbound.client, response)
 
@@ -68,8 +71,18 @@ class TelegramAdapter:
         """Send a response's messages in order, then start any paced exercise it asks for."""
         assert self._bot is not None
         bot = self._bot
+        for other_chat, notice in response.also:
+            try:
+                await bot.send_message(other_chat, notice.text)
+            except TelegramError as exc:
+                log.warning("notice to chat %s failed: %s", other_chat, type(exc).__name__)
         for message in response.messages:
-            if message.photo is not None:
+            if message.document is not None:
+                filename, content = message.document
+                await bot.send_document(
+                    chat_id, document=InputFile(content, filename=filename),
+                    caption=message.text[: MessageLimit.CAPTION_LENGTH] or None)
+            elif message.photo is not None:
                 await bot.send_photo(
                     chat_id, photo=message.photo, reply_markup=keyboard(message),
                     caption=message.text[: MessageLimit.CAPTION_LENGTH] or None)
@@ -140,7 +153,7 @@ def to_inbound(update: Update) -> Inbound | None:
         command = _command_of(message)
         if command is not None and not edited:
             return Inbound(client=key, text=message.text, command=command, language=language,
-                           update_id=update.update_id)
+                           update_id=update.update_id, args=tuple(message.text.split()[1:]))
         return Inbound(client=key, text=message.text, language=language, edited=edited,
                        update_id=update.update_id)
     if message.location is not None and not edited:
@@ -158,6 +171,18 @@ def _command_of(message: Message) -> str | None:
     assert message.text is not None
     raw = message.text[1: entities[0].length]
     return raw.split("@", 1)[0].lower()
+
+
+async def _replace_pressed(query: CallbackQuery, response: Response) -> bool:
+    """Edit the pressed message into the response's one message; False if Telegram refuses."""
+    [message] = response.messages
+    try:
+        await query.answer(response.notice)
+        await query.edit_message_text(message.text, reply_markup=keyboard(message))
+    except TelegramError as exc:
+        log.info("could not edit the pressed message: %s", type(exc).__name__)
+        return False
+    return True
 
 
 async def _finish_button_press(query: CallbackQuery, response: Response) -> None:

@@ -75,8 +75,9 @@ def _to_inbound(key: ClientKey, text: str, buttons: tuple[tuple[str, str], ...],
                 language: str) -> Inbound:
     stripped = text.strip()
     if stripped.startswith("/") and len(stripped) > 1:
-        return Inbound(client=key, text=text, command=stripped[1:].split()[0].lower(),
-                       language=language)
+        words = stripped[1:].split()
+        return Inbound(client=key, text=text, command=words[0].lower(), language=language,
+                       args=tuple(words[1:]))
     data = _button_for(stripped, buttons)
     if data is not None:
         return Inbound(client=key, button=data, language=language)
@@ -97,6 +98,8 @@ def _button_for(typed: str, buttons: tuple[tuple[str, str], ...]) -> str | None:
 def _print(message: Outbound, stdout: TextIO) -> None:
     if message.photo is not None:
         stdout.write(f"[picture: PNG chart, {len(message.photo) // 1024} KiB]\n")
+    if message.document is not None:
+        stdout.write(f"[file: {message.document[0]}, {len(message.document[1])} bytes]\n")
     stdout.write(message.text + "\n")
     if message.buttons:
         numbered = "  ".join(f"[{i}] {label}" for i, (label, _) in

@@ -155,6 +155,8 @@ class Therapist(Base):
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     name: Mapped[str] = mapped_column(String(120))
+    # Language of the notices the bot sends them (crisis alerts, new links).
+    language: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[datetime]
 
 

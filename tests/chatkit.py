@@ -16,9 +16,10 @@ class ChatClient:
         self.buttons: tuple[tuple[str, str], ...] = ()
 
     async def send(self, text: str) -> Response:
-        command = text[1:].split()[0].lower() if text.startswith("/") else None
+        words = text[1:].split() if text.startswith("/") else []
+        command = words[0].lower() if words else None
         return await self._handle(Inbound(client=self.key, text=text, command=command,
-                                          language=self.language))
+                                          language=self.language, args=tuple(words[1:])))
 
     async def press(self, label: str) -> Response:
         data = dict(self.buttons).get(label)

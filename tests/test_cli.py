@@ -76,7 +76,8 @@ def test_export_mistakes_are_explained(env: dict[str, str], tmp_path: Path) -> N
     assert run_cli("db", "upgrade", env=env).returncode == 0
     cases = [
         (["--client", "nobody"], "no client 'nobody'"),
-        (["--client", "x", "--format", "pdf"], "unknown format 'pdf'"),
+        (["--client", "x", "--format", "docx"], "unknown format 'docx'"),
+        (["--client", "x", "--type", "diary"], "unknown type 'diary'"),
         (["--client", "x", "--from", "yesterday"], "--from must be a date"),
         (["--client", "x", "--tz", "Mars/Olympus"], "unknown time zone"),
         (["--client", "x", "--from", "2026-02-01", "--to", "2026-01-01"], "after --to"),

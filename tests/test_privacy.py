@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,12 +62,17 @@ async def test_sqlite_file_holds_no_plaintext(tmp_path: Path, key_ring: KeyRing)
         alice = ChatClient(Conversation(database, FlowRegistry.load(), default_catalog()))
         await alice.consent()
         await complete_thought_record(alice, situation=MARKER)
+        # While open: the database, its write-ahead log and its index.
+        assert await asyncio.to_thread(files_with, tmp_path, MARKER) == []
     finally:
         await database.dispose()
-    files = list(tmp_path.glob("cbt-companion.sqlite3*"))  # the database, its WAL and index
-    assert files
-    for path in files:
-        assert MARKER.encode() not in path.read_bytes(), path.name
+    assert await asyncio.to_thread(files_with, tmp_path, MARKER) == []  # after the checkpoint
+
+
+def files_with(directory: Path, marker: str) -> list[str]:
+    files = list(directory.glob("cbt-companion.sqlite3*"))
+    assert files, "no database file found: the check would prove nothing"
+    return [path.name for path in files if marker.encode() in path.read_bytes()]
 
 
 async def test_logs_never_carry_what_a_client_wrote(

@@ -88,7 +88,7 @@ async def test_onboarding_sets_zone_and_a_daily_reminder(database: Database) -> 
     assert local_times[0] is not None
     assert local_times[0].astimezone(MADRID).strftime("%H:%M") == "19:00"
     assert local_times[0] == datetime(2026, 3, 30, 17, 0, tzinfo=UTC)  # CEST: UTC+2
-    chat, text, buttons = sender.sent[0]
+    _, text, buttons = sender.sent[0]
     assert "thought record" in text
     assert [label for label, _ in buttons] == ["Start now", "In 30 minutes", "In 1 hour",
                                                "Tonight", "Skip today"]

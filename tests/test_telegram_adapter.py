@@ -110,7 +110,8 @@ async def test_start_and_a_button_press(telegram: tuple[Any, RecordingRequest]) 
     assert request.texts(5001)[-2].startswith("Thank you.")
     assert alice.last_text.startswith("Which country are you in?")
     await alice.press("United Kingdom")
-    assert "United Kingdom" in alice.last_text
+    assert "United Kingdom" in request.texts(5001)[-2]
+    assert alice.last_text.startswith("So that reminders arrive at your own local time")
 
 
 async def test_thought_record_buttons_and_bad_input(

@@ -47,13 +47,13 @@ def progress_from_entries(entries: Iterable[Entry]) -> ProgressData:
             questionnaires.append(QuestionnairePoint(at=at, instrument=instrument,
                                                      total=data["total"]))
         elif entry.entry_type == "thought_record":
-            change = _mood_change(data)
+            change = mood_means(data)
             if change is not None:
                 records.append(ThoughtRecordChange(at=at, before=change[0], after=change[1]))
     return ProgressData(moods=moods, questionnaires=questionnaires, thought_records=records)
 
 
-def _mood_change(data: dict[str, Any]) -> tuple[float, float] | None:
+def mood_means(data: dict[str, Any]) -> tuple[float, float] | None:
     """Mean intensity of the moods that were rated both before and after."""
     after = {row.get("mood"): row.get("intensity") for row in data.get("moods_after") or []
              if isinstance(row, dict)}

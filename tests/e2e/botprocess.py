@@ -76,3 +76,14 @@ async def expect(user: FakeUser, contains: str, timeout: float = 20.0) -> Reply:
         if reply.text is not None and contains in reply.text:
             return reply
     raise AssertionError(f"no message containing {contains!r}; saw {seen}")
+
+
+async def expect_button(user: FakeUser, label: str, timeout: float = 20.0) -> Reply:  # noqa: ASYNC109
+    """Wait for a message or edit whose keyboard shows ``label`` (e.g. a ticked option)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (left := deadline - loop.time()) > 0:
+        reply = await user.next_reply(timeout=left)
+        if any(label in row for row in reply.buttons):
+            return reply
+    raise AssertionError(f"no keyboard with {label!r}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.botprocess import CLI, BotProcess, bot_environment, expect
+from tests.e2e.botprocess import CLI, BotProcess, bot_environment, expect, expect_button
 from tests.fakebotapi import FakeBotApi, FakeUser
 
 pytestmark = pytest.mark.e2e
@@ -64,6 +64,7 @@ async def fill_until_belief(alice: FakeUser, situation: str) -> None:
     await alice.click("I'm not good enough for this job.")
     await expect(alice, "thinking traps")
     await alice.click("Labelling")
+    await expect_button(alice, "✓ Labelling")  # the same message, edited in place
     await alice.click("Done")
     await expect(alice, "What facts support")
     await alice.send("I made an error in the report.")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 04:28:58.037857
+Create Date: 2026-11-28 04:31:43.704388
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("telegram_user_id", sa.BigInteger(), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_therapists")),
         sa.UniqueConstraint("telegram_user_id", name=op.f("uq_therapists_telegram_user_id")),
