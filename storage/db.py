@@ -45,6 +45,10 @@ def create_engine(url: str, *, pool: bool = True) -> AsyncEngine:
         options["poolclass"] = NullPool
     if is_sqlite:
         options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    elif pool:
+        # Updates of different chats run side by side (bot/update_processor.py); each holds
+        # a connection for a few milliseconds. Room for bursts without queueing for one.
+        options.update(pool_size=10, max_overflow=30, pool_pre_ping=True)
     engine = create_async_engine(url, **options)
     if is_sqlite:
         _configure_sqlite(engine)
