@@ -35,6 +35,7 @@ from bot.messages import (
     Outbound,
     Response,
     base_language,
+    said,
 )
 from bot.reminder_settings import SETTINGS_PREFIX, ReminderDefaults, ReminderSettings
 from bot.reminders import REMINDER_PREFIX, schedule_next
@@ -142,7 +143,7 @@ class Conversation:
         except (*_TRANSIENT_ERRORS, DBAPIError) as exc:
             log.warning("storage unavailable for %s: %s", inbound.client.log_id,
                         type(exc).__name__)
-            return _said(self.catalog.get("storage_unavailable", inbound.language))
+            return said(self.catalog.get("storage_unavailable", inbound.language))
 
     # -- safety ---------------------------------------------------------------------------
 
@@ -240,7 +241,7 @@ class Conversation:
                 language = client.language
                 data = await load_progress(session, client.id, now - timedelta(days=days))
         if client is None or data.is_empty():
-            return _said(self.catalog.get("progress_empty", language))
+            return said(self.catalog.get("progress_empty", language))
         picture = await asyncio.to_thread(render_progress_png, data, now=now, days=days,
                                           language=language)
         caption = "\n".join(summary_lines(data, now=now, language=language))
@@ -329,27 +330,27 @@ class Conversation:
             return await self._desk_command(turn, command)
         if command == "reminders":
             if turn.client.consent != "given":
-                return _said(self.catalog.get("consent_needed", lang))
+                return said(self.catalog.get("consent_needed", lang))
             return await self.reminders.overview(turn.session, turn.client)
         if command == "start":
-            response = _said(self.catalog.get("welcome", lang))
+            response = said(self.catalog.get("welcome", lang))
             response.say(self.catalog.get("consent_question", lang), (
                 (self.catalog.get("consent_yes", lang), CONSENT_YES),
                 (self.catalog.get("consent_no", lang), CONSENT_NO)))
             return response
         if command == "help":
-            return _said(self._help(lang))
+            return said(self._help(lang))
         if command == "language":
-            return _said(self.catalog.get("language_question", lang), tuple(
+            return said(self.catalog.get("language_question", lang), tuple(
                 (self.catalog.get("language_name", code), LANGUAGE_PREFIX + code)
                 for code in self.catalog.languages))
         if command == "cancel":
             return await self._cancel(turn)
         flow = self.flows.for_command(command)
         if flow is None:
-            return _said(self.catalog.get("unknown_command", lang))
+            return said(self.catalog.get("unknown_command", lang))
         if flow.requires_consent and turn.client.consent != "given":
-            return _said(self.catalog.get("consent_needed", lang))
+            return said(self.catalog.get("consent_needed", lang))
         if flow.show_saved and await FlowSessionRepository(turn.session).for_flow(
                 turn.client.id, flow.id) is None:
             saved = await self._show_saved(turn, flow)
@@ -363,7 +364,7 @@ class Conversation:
         if entry is None or entry.completed_at is None:
             return None
         lang = turn.language
-        response = _said(self.catalog.get("saved_entry_intro", lang,
+        response = said(self.catalog.get("saved_entry_intro", lang,
                                           date=entry.completed_at.date().isoformat()))
         saved_under = self.flows.get(entry.flow_id)
         response.say(self.engine.summary(saved_under or flow, entry.data, lang), (
@@ -412,7 +413,7 @@ class Conversation:
         lang = turn.language
         buttons = tuple((self.directory.for_country(code).display_name(lang),
                          COUNTRY_PREFIX + code) for code in suggested_countries(lang))
-        return _said(self.catalog.get("country_question", lang), (
+        return said(self.catalog.get("country_question", lang), (
             *buttons, (self.catalog.get("button_skip", lang), COUNTRY_PREFIX + "skip")))
 
     def _set_country(self, turn: _Turn, code: str | None) -> Response:
@@ -421,10 +422,10 @@ class Conversation:
         self._remember_country(turn.inbound.client, code)
         lang = turn.language
         if code is None:
-            response = _said(self.catalog.get("country_skipped", lang))
+            response = said(self.catalog.get("country_skipped", lang))
         else:
             name = self.directory.for_country(code).display_name(lang)
-            response = _said(self.catalog.get("country_set", lang, country=name))
+            response = said(self.catalog.get("country_set", lang, country=name))
         if turn.client.consent == "given" and turn.client.timezone is None:
             response.messages.extend(self.reminders.ask_timezone(turn.client,
                                                                  first=True).messages)
@@ -474,13 +475,13 @@ class Conversation:
         lang = turn.language
         current = await FlowSessionRepository(turn.session).current(turn.client.id)
         if current is None:
-            return _said(self.catalog.get("cancel_nothing", lang))
+            return said(self.catalog.get("cancel_nothing", lang))
         if not _has_answers(current):
             await FlowSessionRepository(turn.session).delete(current)
-            return _said(self.catalog.get("cancel_stopped", lang))
+            return said(self.catalog.get("cancel_stopped", lang))
         current.status = "cancelling"
         current.updated_at = self.clock()
-        return _said(self.catalog.get("cancel_ask", lang), (
+        return said(self.catalog.get("cancel_ask", lang), (
             (self.catalog.get("cancel_keep", lang), CANCEL_KEEP),
             (self.catalog.get("cancel_discard", lang), CANCEL_DISCARD)))
 
@@ -513,7 +514,7 @@ class Conversation:
             if data == CONSENT_NO:
                 for flow_session in await FlowSessionRepository(turn.session).all_for(client.id):
                     await FlowSessionRepository(turn.session).delete(flow_session)
-            response = _said(self.catalog.get(
+            response = said(self.catalog.get(
                 "consent_given" if data == CONSENT_YES else "consent_declined", lang))
             if client.country is None:
                 response.messages.extend(self._ask_country(turn).messages)
@@ -524,7 +525,7 @@ class Conversation:
             if chosen not in self.catalog.languages:
                 return Response(notice=self.catalog.get("unknown_button", lang))
             client.language = chosen
-            response = _said(self.catalog.get("language_set", chosen))
+            response = said(self.catalog.get("language_set", chosen))
             response.close_buttons = True
             return response
         if data.startswith(COUNTRY_PREFIX):
@@ -549,7 +550,7 @@ class Conversation:
                 return Response(notice=self.catalog.get("unknown_button", lang),
                                 close_buttons=True)
             await self._finish_cancel(turn, current, keep=data == CANCEL_KEEP)
-            response = _said(self.catalog.get(
+            response = said(self.catalog.get(
                 "cancel_kept" if data == CANCEL_KEEP else "cancel_discarded", lang))
             response.close_buttons = True
             return response
@@ -587,13 +588,13 @@ class Conversation:
         if data == SAFETY_PLAN:
             plan = self.flows.get(SAFETY_PLAN_FLOW)
             saved = await self._show_saved(turn, plan) if plan else None
-            return saved or _said(self.catalog.get("no_safety_plan", lang))
+            return saved or said(self.catalog.get("no_safety_plan", lang))
         if data.startswith(START_FLOW_PREFIX):
             flow = self.flows.get(data.removeprefix(START_FLOW_PREFIX))
             if flow is None:
                 return Response(notice=self.catalog.get("unknown_button", lang))
             if flow.requires_consent and turn.client.consent != "given":
-                return _said(self.catalog.get("consent_needed", lang))
+                return said(self.catalog.get("consent_needed", lang))
             return await self._open_flow(turn, flow.id)
         for prefix, field, reply in ((SAFE_PREFIX, "safe_confirmed_at", "safe_now_ack"),
                                      (NOT_MEANT_PREFIX, "not_meant_at", "not_meant_ack")):
@@ -605,7 +606,7 @@ class Conversation:
                 # for the therapist, not a reason to forget that the bot was worried.
                 if event is not None and getattr(event, field) is None:
                     setattr(event, field, self.clock())
-                response = _said(self.catalog.get(reply, lang))
+                response = said(self.catalog.get(reply, lang))
                 response.close_buttons = True
                 return response
         return Response(notice=self.catalog.get("unknown_button", lang))
@@ -635,14 +636,14 @@ class Conversation:
         if turn.client.pending_question == "country" and answer.text:
             code = self.directory.find_country(answer.text)
             if code is None:
-                return _said(self.catalog.get("country_unknown", lang), (
+                return said(self.catalog.get("country_unknown", lang), (
                     (self.catalog.get("button_skip", lang), COUNTRY_PREFIX + "skip"),))
             return self._set_country(turn, code)
         current = await sessions.current(turn.client.id)
         if current is None:
-            return _said(self.catalog.get("no_flow", lang))
+            return said(self.catalog.get("no_flow", lang))
         if current.status == "cancelling":
-            return _said(self.catalog.get("choose_button", lang), (
+            return said(self.catalog.get("choose_button", lang), (
                 (self.catalog.get("cancel_keep", lang), CANCEL_KEEP),
                 (self.catalog.get("cancel_discard", lang), CANCEL_DISCARD)))
         flow = self.flows.get(current.flow_id)
@@ -651,7 +652,7 @@ class Conversation:
             await self._keep_draft(turn, current)
             await sessions.delete(current)
             if flow is None:
-                return _said(self.catalog.get("flow_restarted", lang))
+                return said(self.catalog.get("flow_restarted", lang))
             await turn.session.flush()
             response = await self._open_flow(turn, flow.id)
             response.messages.insert(0, Outbound(self.catalog.get("flow_restarted", lang)))
@@ -734,12 +735,6 @@ def _already_handled(client: Client, inbound: Inbound) -> bool:
     """An update at or below the last one handled for this client is a redelivery."""
     last = client.last_update_id
     return inbound.update_id is not None and last is not None and inbound.update_id <= last
-
-
-def _said(text: str, buttons: tuple[tuple[str, str], ...] = ()) -> Response:
-    response = Response()
-    response.say(text, buttons)
-    return response
 
 
 def _state_of(flow_session: FlowSession) -> FlowState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -84,3 +85,11 @@ class Response:
 
     def say(self, text: str, buttons: tuple[tuple[str, str], ...] = ()) -> None:
         self.messages.append(Outbound(text, buttons))
+
+
+def said(text: str, buttons: Sequence[tuple[str, str]] = (), *, close: bool = False
+         ) -> Response:
+    """A response of one message; ``close`` removes the keyboard of the pressed button."""
+    response = Response(close_buttons=close)
+    response.say(text, tuple(buttons))
+    return response

@@ -12,7 +12,7 @@ from datetime import datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Response
+from bot.messages import Response, said
 from bot.reminders import (
     REMINDER_PREFIX,
     SKIP_ACTION,
@@ -42,13 +42,6 @@ TIME_BUTTONS = ("08:00", "13:00", "20:00")
 class ReminderDefaults:
     times: tuple[str, ...]
     questionnaire_every_days: dict[str, int]
-
-
-def _said(text: str, buttons: Sequence[tuple[str, str]] = (), *, close: bool = False
-          ) -> Response:
-    response = Response(close_buttons=close)
-    response.say(text, tuple(buttons))
-    return response
 
 
 class ReminderSettings:
@@ -85,7 +78,7 @@ class ReminderSettings:
             buttons.append((get("button_questionnaires", lang), f"{SETTINGS_PREFIX}qn"))
         buttons += [(get("button_timezone", lang), f"{SETTINGS_PREFIX}tz"),
                     (get("button_quiet_hours", lang), f"{SETTINGS_PREFIX}q")]
-        return _said("\n".join(lines), buttons)
+        return said("\n".join(lines), buttons)
 
     def _describe(self, reminder: Reminder, lang: str) -> str:
         times = ", ".join(reminder.times)
@@ -102,7 +95,7 @@ class ReminderSettings:
         lang = client.language
         suggestions = zones_of_country(client.country)[:6] if client.country else ()
         key = "timezone_question_first" if first else "timezone_question"
-        return _said(self.catalog.get(key, lang), [
+        return said(self.catalog.get(key, lang), [
             (zone.rsplit("/", 1)[-1].replace("_", " "), f"{SETTINGS_PREFIX}z:{zone}")
             for zone in suggestions])
 
@@ -114,7 +107,7 @@ class ReminderSettings:
             if reminder.enabled:
                 schedule_next(reminder, client, now)
         local = now.astimezone(zone_of(client)).strftime("%H:%M")
-        response = _said(self.catalog.get("timezone_set", client.language, zone=zone,
+        response = said(self.catalog.get("timezone_set", client.language, zone=zone,
                                           now=local), close=True)
         if client.consent == "given" and not await ReminderRepository(session).for_client(
                 client.id):
@@ -129,7 +122,7 @@ class ReminderSettings:
         elif text:
             zone = resolve_timezone(text, self.clock())
         if zone is None:
-            return _said(self.catalog.get("timezone_unknown", client.language))
+            return said(self.catalog.get("timezone_unknown", client.language))
         return await self.set_timezone(session, client, zone)
 
     def _offer_default(self, client: Client) -> Response:
@@ -138,7 +131,7 @@ class ReminderSettings:
         if flow_id is None:
             return Response()
         at = self.defaults.times[0]
-        return _said(self.catalog.get("reminder_offer", lang, title=self._title(flow_id, lang),
+        return said(self.catalog.get("reminder_offer", lang, title=self._title(flow_id, lang),
                                       time=at), [
             (self.catalog.get("button_yes_remind", lang),
              f"{SETTINGS_PREFIX}d:{flow_id}:all:{at.replace(':', '')}"),
@@ -149,7 +142,7 @@ class ReminderSettings:
     def ask_time(self, client: Client, flow_id: str) -> Response:
         client.pending_question = f"reminder_time:{flow_id}"
         lang = client.language
-        return _said(self.catalog.get("reminder_time_question", lang,
+        return said(self.catalog.get("reminder_time_question", lang,
                                       title=self._title(flow_id, lang)), [
             *((t, f"{SETTINGS_PREFIX}t:{flow_id}:{t.replace(':', '')}") for t in TIME_BUTTONS),
             (self.catalog.get("button_turn_off", lang), f"{SETTINGS_PREFIX}off:{flow_id}")])
@@ -157,14 +150,14 @@ class ReminderSettings:
     def answer_time(self, client: Client, flow_id: str, text: str) -> Response:
         times = [parse_local_time(part) for part in text.replace(";", ",").split(",")]
         if not times or any(t is None for t in times) or len(times) > 4:
-            return _said(self.catalog.get("reminder_time_unknown", client.language))
+            return said(self.catalog.get("reminder_time_unknown", client.language))
         return self.ask_days(client, flow_id, [t for t in times if t is not None])
 
     def ask_days(self, client: Client, flow_id: str, times: Sequence[time]) -> Response:
         client.pending_question = None
         lang = client.language
         compact = "-".join(sorted({t.strftime("%H%M") for t in times}))
-        return _said(self.catalog.get("reminder_days_question", lang), [
+        return said(self.catalog.get("reminder_days_question", lang), [
             (self.catalog.get(f"button_days_{key}", lang),
              f"{SETTINGS_PREFIX}d:{flow_id}:{key}:{compact}") for key in DAY_SETS], close=True)
 
@@ -186,7 +179,7 @@ class ReminderSettings:
         schedule_next(reminder, client, self.clock())
         assert reminder.next_due_at is not None
         local = reminder.next_due_at.astimezone(zone_of(client))
-        return _said(self.catalog.get("reminder_saved", client.language,
+        return said(self.catalog.get("reminder_saved", client.language,
                                       title=self._title(flow_id, client.language),
                                       next=_local_label(local)), close=True)
 
@@ -198,7 +191,7 @@ class ReminderSettings:
                 reminder.enabled = False
                 reminder.next_due_at = None
         client.pending_question = None
-        return _said(self.catalog.get("reminder_off", client.language), close=True)
+        return said(self.catalog.get("reminder_off", client.language), close=True)
 
     # -- buttons ----------------------------------------------------------------------------
 
@@ -241,20 +234,20 @@ class ReminderSettings:
         if action == "qoff":
             return await self.turn_off(session, client, self._questionnaires())
         if action == "q":
-            return _said(self.catalog.get("quiet_question", lang), [
+            return said(self.catalog.get("quiet_question", lang), [
                 *((f"{a} - {b}", f"{SETTINGS_PREFIX}qh:{a.replace(':', '')}-{b.replace(':', '')}")
                   for a, b in QUIET_CHOICES),
                 (self.catalog.get("button_turn_off", lang), f"{SETTINGS_PREFIX}qh:none")])
         if action == "qh" and args:
             return await self._set_quiet(session, client, args[0])
         if action == "no":
-            return _said(self.catalog.get("reminder_not_now", lang), close=True)
+            return said(self.catalog.get("reminder_not_now", lang), close=True)
         return Response(notice=self.catalog.get("unknown_button", lang))
 
     def _questionnaire_choice(self, client: Client) -> Response:
         lang = client.language
         days = max(self.defaults.questionnaire_every_days.values(), default=14)
-        return _said(self.catalog.get("questionnaire_reminder_question", lang, days=days,
+        return said(self.catalog.get("questionnaire_reminder_question", lang, days=days,
                                       time=self.defaults.times[0]), [
             (self.catalog.get("button_turn_on", lang), f"{SETTINGS_PREFIX}qon"),
             (self.catalog.get("button_turn_off", lang), f"{SETTINGS_PREFIX}qoff")])
@@ -273,7 +266,7 @@ class ReminderSettings:
         for reminder in await ReminderRepository(session).for_client(client.id):
             if reminder.enabled:
                 schedule_next(reminder, client, now)
-        return _said(self.catalog.get("quiet_set", client.language), close=True)
+        return said(self.catalog.get("quiet_set", client.language), close=True)
 
     # -- under a reminder: snooze and skip --------------------------------------------------
 
@@ -294,7 +287,7 @@ class ReminderSettings:
             return Response(notice=self.catalog.get("unknown_button", lang))
         reminder.next_due_at, reminder.status, reminder.claimed_by = due, "idle", None
         key = "reminder_snoozed" if action in SNOOZE_ACTIONS else "reminder_skipped"
-        return _said(self.catalog.get(key, lang, next=_local_label(due.astimezone(zone))),
+        return said(self.catalog.get(key, lang, next=_local_label(due.astimezone(zone))),
                      close=True)
 
     # -- helpers ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest import digest_text
-from bot.messages import Outbound, Response
+from bot.messages import Outbound, Response, said
 from bot.reminders import zone_of
 from flows.catalog import Catalog
 from storage.export import csv_zip, entries_json
@@ -38,13 +38,6 @@ class Caller:
     therapist: Therapist | None
 
 
-def _said(text: str, buttons: Sequence[tuple[str, str]] = (), *, close: bool = False
-          ) -> Response:
-    response = Response(close_buttons=close)
-    response.say(text, tuple(buttons))
-    return response
-
-
 class TherapyDesk:
     def __init__(self, catalog: Catalog, clock: Callable[[], datetime], *,
                  alerts_allowed: bool = True) -> None:
@@ -59,12 +52,12 @@ class TherapyDesk:
         lang = caller.client.language
         repo = TherapistRepository(session)
         if caller.therapist is not None:
-            return _said(self.catalog.get("therapist_already", lang))
+            return said(self.catalog.get("therapist_already", lang))
         if not args:
-            return _said(self.catalog.get("therapist_code_missing", lang))
+            return said(self.catalog.get("therapist_code_missing", lang))
         found = await repo.find_invite(args[0], "therapist", self.clock())
         if isinstance(found, str):
-            return _said(self.catalog.get(f"code_{found}", lang))
+            return said(self.catalog.get(f"code_{found}", lang))
         key = caller.client
         assert key.telegram_user_id is not None and key.chat_id is not None
         found.used_at = self.clock()
@@ -72,27 +65,27 @@ class TherapyDesk:
                                            chat_id=key.chat_id, language=lang,
                                            name=found.therapist_name or "therapist",
                                            created_at=self.clock()))
-        return _said(self.catalog.get("therapist_welcome", lang, name=found.therapist_name))
+        return said(self.catalog.get("therapist_welcome", lang, name=found.therapist_name))
 
     async def invite_client(self, session: AsyncSession, caller: Caller) -> Response:
         lang = caller.client.language
         if caller.therapist is None:
-            return _said(self.catalog.get("therapists_only", lang))
+            return said(self.catalog.get("therapists_only", lang))
         code, invite = await TherapistRepository(session).create_invite(
             kind="client_link", now=self.clock(), valid_for=CLIENT_LINK_VALID_FOR,
             therapist_id=caller.therapist.id)
-        return _said(self.catalog.get("client_invite", lang, code=code,
+        return said(self.catalog.get("client_invite", lang, code=code,
                                       expires=invite.expires_at.date().isoformat()))
 
     async def list_clients(self, session: AsyncSession, caller: Caller) -> Response:
         lang = caller.client.language
         therapist = caller.therapist
         if therapist is None:
-            return _said(self.catalog.get("therapists_only", lang))
+            return said(self.catalog.get("therapists_only", lang))
         repo = TherapistRepository(session)
         linked = await repo.linked_clients(therapist.id)
         if not linked:
-            return _said(self.catalog.get("clients_none", lang))
+            return said(self.catalog.get("clients_none", lang))
         now = self.clock()
         lines = [self.catalog.get("clients_intro", lang)]
         for client, link in linked:
@@ -113,7 +106,7 @@ class TherapyDesk:
                 week=week, bands=bands,
                 crisis=len(recent) if link.share_crisis_alerts else "-"))
             repo.audit(at=now, actor=_actor(therapist), action="clients", client=client)
-        return _said("\n".join(lines))
+        return said("\n".join(lines))
 
     async def therapist_export(self, session: AsyncSession, caller: Caller,
                                args: Sequence[str]) -> Response:
@@ -121,19 +114,19 @@ class TherapyDesk:
         therapist = caller.therapist
         assert therapist is not None
         if not args:
-            return _said(self.catalog.get("export_usage", lang))
+            return said(self.catalog.get("export_usage", lang))
         repo = TherapistRepository(session)
         client = await repo.linked_client(therapist.id, args[0])
         if client is None:
-            return _said(self.catalog.get("not_your_client", lang, client=args[0][:40]))
+            return said(self.catalog.get("not_your_client", lang, client=args[0][:40]))
         fmt = args[1].lower() if len(args) > 1 else "pdf"
         if fmt not in EXPORT_FORMATS:
-            return _said(self.catalog.get("export_usage", lang))
+            return said(self.catalog.get("export_usage", lang))
         try:
             since = _day(args[2], after=False) if len(args) > 2 else None
             until = _day(args[3], after=True) if len(args) > 3 else None
         except ValueError:
-            return _said(self.catalog.get("export_usage", lang))
+            return said(self.catalog.get("export_usage", lang))
         entries = [e for e in await EntryRepository(session).completed(
             client.id, since=since, until=until) if not e.private]
         events = await self._shared_events(session, client)
@@ -152,20 +145,20 @@ class TherapyDesk:
         lang = caller.client.language
         therapist = caller.therapist
         if therapist is None:
-            return _said(self.catalog.get("therapists_only", lang))
+            return said(self.catalog.get("therapists_only", lang))
         if not args:
-            return _said(self.catalog.get("digest_usage", lang))
+            return said(self.catalog.get("digest_usage", lang))
         repo = TherapistRepository(session)
         client = await repo.linked_client(therapist.id, args[0])
         if client is None:
-            return _said(self.catalog.get("not_your_client", lang, client=args[0][:40]))
+            return said(self.catalog.get("not_your_client", lang, client=args[0][:40]))
         now = self.clock()
         entries = [e for e in await EntryRepository(session).completed(
             client.id, since=now - timedelta(days=28)) if not e.private]
         events = await self._shared_events(session, client)
         reminders = await ReminderRepository(session).for_client(client.id)
         repo.audit(at=now, actor=_actor(therapist), action="digest", client=client)
-        return _said(digest_text(self.catalog, lang, client=client, entries=entries,
+        return said(digest_text(self.catalog, lang, client=client, entries=entries,
                                  events=events, reminders=reminders, now=now,
                                  zone=zone_of(client)))
 
@@ -201,17 +194,17 @@ class TherapyDesk:
                    ) -> Response:
         lang = caller.client.language
         if caller.client.consent != "given":
-            return _said(self.catalog.get("consent_needed", lang))
+            return said(self.catalog.get("consent_needed", lang))
         if not args:
-            return _said(self.catalog.get("link_code_missing", lang))
+            return said(self.catalog.get("link_code_missing", lang))
         repo = TherapistRepository(session)
         found = await repo.find_invite(args[0], "client_link", self.clock())
         if isinstance(found, str):
-            return _said(self.catalog.get(f"code_{found}", lang))
+            return said(self.catalog.get(f"code_{found}", lang))
         therapist = await session.get(Therapist, found.therapist_id)
         if therapist is None:
-            return _said(self.catalog.get("code_unknown", lang))
-        return _said(self.catalog.get("link_explain", lang, name=therapist.name), [
+            return said(self.catalog.get("code_unknown", lang))
+        return said(self.catalog.get("link_explain", lang, name=therapist.name), [
             (self.catalog.get("button_link_with_alerts", lang), f"{LINK_PREFIX}{found.id}:a"),
             (self.catalog.get("button_link_without_alerts", lang),
              f"{LINK_PREFIX}{found.id}:n"),
@@ -223,7 +216,7 @@ class TherapyDesk:
         lang = caller.client.language
         invite_id, _, choice = data.removeprefix(LINK_PREFIX).partition(":")
         if choice == "c":
-            return _said(self.catalog.get("link_cancelled", lang), close=True)
+            return said(self.catalog.get("link_cancelled", lang), close=True)
         invite = await TherapistRepository(session).invite_by_id(int(invite_id)) \
             if invite_id.isdigit() else None
         now = self.clock()
@@ -231,7 +224,7 @@ class TherapyDesk:
             return Response(notice=self.catalog.get("unknown_button", lang), close_buttons=True)
         if invite.used_at is not None or invite.expires_at <= now:
             key = "code_used" if invite.used_at is not None else "code_expired"
-            return _said(self.catalog.get(key, lang), close=True)
+            return said(self.catalog.get(key, lang), close=True)
         therapist = await session.get(Therapist, invite.therapist_id)
         if therapist is None:
             return Response(notice=self.catalog.get("unknown_button", lang), close_buttons=True)
@@ -242,7 +235,7 @@ class TherapyDesk:
         session.add(TherapistLink(client_id=caller.client.id, therapist_id=therapist.id,
                                   consented_at=now, share_crisis_alerts=choice == "a",
                                   withdrawn_at=None))
-        response = _said(self.catalog.get("linked", lang, name=therapist.name), close=True)
+        response = said(self.catalog.get("linked", lang, name=therapist.name), close=True)
         response.also.append((therapist.chat_id, Outbound(self.catalog.get(
             "therapist_client_linked", therapist.language,
             pseudonym=caller.client.pseudonym))))
@@ -252,9 +245,9 @@ class TherapyDesk:
         lang = caller.client.language
         link = await TherapistRepository(session).active_link(caller.client.id)
         if link is None:
-            return _said(self.catalog.get("unlink_none", lang))
+            return said(self.catalog.get("unlink_none", lang))
         link.withdrawn_at = self.clock()
-        return _said(self.catalog.get("unlinked", lang))
+        return said(self.catalog.get("unlinked", lang))
 
     async def crisis_alerts(self, session: AsyncSession, client: Client, event: CrisisEvent
                             ) -> list[tuple[int, Outbound]]:
@@ -296,7 +289,7 @@ class TherapyDesk:
 
     def ask_delete(self, caller: Caller) -> Response:
         lang = caller.client.language
-        return _said(self.catalog.get("delete_question", lang), [
+        return said(self.catalog.get("delete_question", lang), [
             (self.catalog.get("button_delete_everything", lang), f"{DELETE_PREFIX}yes"),
             (self.catalog.get("button_cancel", lang), f"{DELETE_PREFIX}no")])
 
@@ -304,9 +297,9 @@ class TherapyDesk:
                             ) -> Response:
         lang = caller.client.language
         if data != f"{DELETE_PREFIX}yes":
-            return _said(self.catalog.get("delete_cancelled", lang), close=True)
+            return said(self.catalog.get("delete_cancelled", lang), close=True)
         await erase_client(session, caller.client)
-        return _said(self.catalog.get("deleted", lang), close=True)
+        return said(self.catalog.get("deleted", lang), close=True)
 
     async def private_button(self, session: AsyncSession, caller: Caller, data: str
                              ) -> Response:
