@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -19,15 +18,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crisis_messages import (
-    GROUNDING_FLOW,
     NOT_MEANT_PREFIX,
     SAFE_PREFIX,
     SAFETY_PLAN,
     SAFETY_PLAN_FLOW,
     START_FLOW_PREFIX,
     crisis_response,
-    sos_response,
 )
+from bot.crisis_response import CrisisResponder, create_client, find_client
 from bot.messages import (
     ClientKey,
     ExerciseTimer,
@@ -45,14 +43,13 @@ from flows.crisis_lines import CrisisLineDirectory, default_directory
 from flows.definition import FlowDefinition
 from flows.engine import Answer, FlowEngine, FlowState, Reply, parse_exercise_result
 from flows.registry import FlowRegistry
-from flows.screening import Screener, ScreeningResult, screen_inbound_text
+from flows.screening import Screener
 from storage.db import Database
 from storage.models import Client, Entry, FlowSession
 from storage.reminders import ReminderRepository
 from storage.reports.progress import render_progress_png, summary_lines
 from storage.reports.progress_data import load_progress
 from storage.repositories import (
-    ClientRepository,
     CrisisEventRepository,
     EntryRepository,
     FlowSessionRepository,
@@ -75,9 +72,6 @@ DESK_COMMANDS = frozenset({"therapist", "invite", "clients", "digest", "link", "
                            "delete", "export"})
 LANGUAGE_PREFIX = "l:"
 PROGRESS_PREFIX = "p:"
-# A crisis response waits at most this long for the database before going out without it.
-CRISIS_DB_TIMEOUT = 1.0
-COUNTRY_CACHE_SIZE = 10_000
 # Transient database failures are retried this many times before the client is told.
 DB_ATTEMPTS = 3
 DB_RETRY_DELAYS = (0.2, 0.8)
@@ -115,27 +109,31 @@ class Conversation:
         self.engine = FlowEngine(catalog)
         self.clock = clock
         self.directory = directory or default_directory()
-        self.screener = screener
-        self.default_country = default_country
         self.desk = TherapyDesk(catalog, clock, alerts_allowed=therapist_alerts)
+        self.safety = CrisisResponder(database, flows, catalog, self.directory, self.desk,
+                                      clock=clock, screener=screener,
+                                      default_country=default_country)
         self.reminders = ReminderSettings(
             catalog, flows, reminder_defaults or ReminderDefaults(
                 times=("19:00",), questionnaire_every_days={"phq9": 14, "gad7": 14}), clock)
-        # The last known country of recent clients, so a crisis message can still show the
-        # right lines while the database is down.
-        self._countries: OrderedDict[ClientKey, str | None] = OrderedDict()
+
+    async def respond_to_crisis(self, key: ClientKey, language: str, *, category: str,
+                                rule: str, source: str) -> Response:
+        """The crisis response for a signal found outside a message (see CrisisResponder)."""
+        return await self.safety.respond(key, language, category=category, rule=rule,
+                                         source=source)
 
     async def handle(self, inbound: Inbound) -> Response:
         if inbound.text:
-            screening = self._screen(inbound)
+            screening = self.safety.screen(inbound)
             if screening is not None:
-                return await self.respond_to_crisis(
+                return await self.safety.respond(
                     inbound.client, inbound.language, category=screening.category or "crisis",
                     rule=screening.rule or "unknown", source="message")
         if inbound.edited:
             return Response()  # an edit changes no answer; it was screened above
         if inbound.command == "sos":
-            return await self._sos(inbound)
+            return await self.safety.sos(inbound)
         if inbound.command == "progress" or (inbound.button or "").startswith(PROGRESS_PREFIX):
             return await self._progress(inbound)
         try:
@@ -145,90 +143,6 @@ class Conversation:
                         type(exc).__name__)
             return said(self.catalog.get("storage_unavailable", inbound.language))
 
-    # -- safety ---------------------------------------------------------------------------
-
-    def _screen(self, inbound: Inbound) -> ScreeningResult | None:
-        assert inbound.text is not None
-        try:
-            result = screen_inbound_text(inbound.text, self.screener)
-        except Exception as exc:
-            # Packs are checked at start-up, so this is a bug; the message still gets an
-            # answer from the flow rather than none at all.
-            log.error("crisis screening failed for %s: %s", inbound.client.log_id,
-                      type(exc).__name__)
-            return None
-        return result if result.crisis else None
-
-    async def respond_to_crisis(self, key: ClientKey, language: str, *, category: str,
-                                rule: str, source: str) -> Response:
-        """The crisis response: pause the flow, record the event, show the client's lines.
-
-        Also the entry point for crisis signals found inside a flow (a questionnaire's
-        self-harm item). The words and lines go out whatever the database does; the database
-        work gets at most CRISIS_DB_TIMEOUT seconds.
-        """
-        language = base_language(language)
-        country, event_id = self._countries.get(key), None
-        alerts: list[tuple[int, Outbound]] = []
-        try:
-            async with asyncio.timeout(CRISIS_DB_TIMEOUT):
-                country, event_id, alerts = await self._record_crisis(key, language, category,
-                                                                      rule, source)
-        except (*_TRANSIENT_ERRORS, DBAPIError) as exc:
-            log.warning("crisis (category=%s rule=%s) for %s answered without the database: "
-                        "%s", category, rule, key.log_id, type(exc).__name__)
-        response = crisis_response(self.catalog, self.directory,
-                                   country=country or self.default_country, language=language,
-                                   event_id=event_id, flows=self._crisis_flows())
-        response.also.extend(alerts)
-        return response
-
-    async def _record_crisis(self, key: ClientKey, language: str, category: str, rule: str,
-                             source: str) -> tuple[str | None, int, list[tuple[int, Outbound]]]:
-        async with self.database.transaction() as session:
-            client = await self._find_client(session, key, lock=True)
-            if client is None:
-                client = await self._create_client(session, key, language)
-            self._remember_country(key, client.country)
-            event_id, alerts = await self._note_crisis(session, client, category=category,
-                                                       rule=rule, source=source, pause=True)
-            return client.country, event_id, alerts
-
-    async def _note_crisis(self, session: AsyncSession, client: Client, *, category: str,
-                           rule: str, source: str, pause: bool
-                           ) -> tuple[int, list[tuple[int, Outbound]]]:
-        """Record a crisis event; pause the client's flow unless the flow raised it."""
-        current = await FlowSessionRepository(session).current(client.id)
-        interrupted = current.flow_id if current is not None else None
-        if pause and current is not None and current.status == "active":
-            current.status = "paused"
-            current.updated_at = self.clock()
-        event = await CrisisEventRepository(session).record(
-            client_id=client.id, occurred_at=self.clock(), source=source, category=category,
-            rule=rule, interrupted_flow_id=interrupted)
-        log.info("crisis response for %s: category=%s rule=%s source=%s",
-                 _log_id(client), category, rule, source)
-        return event.id, await self.desk.crisis_alerts(session, client, event)
-
-    async def _sos(self, inbound: Inbound) -> Response:
-        country = self._countries.get(inbound.client)
-        try:
-            async with asyncio.timeout(CRISIS_DB_TIMEOUT), self.database.read() as session:
-                client = await self._find_client(session, inbound.client)
-                country = client.country if client else None
-                self._remember_country(inbound.client, country)
-        except (*_TRANSIENT_ERRORS, DBAPIError) as exc:
-            log.warning("/sos for %s answered without the database: %s",
-                        inbound.client.log_id, type(exc).__name__)
-        return sos_response(self.catalog, self.directory,
-                            country=country or self.default_country,
-                            language=base_language(inbound.language), flows=self._crisis_flows())
-
-    def _crisis_flows(self) -> frozenset[str]:
-        """Which of the safety plan and grounding flows this programme offers."""
-        return frozenset(flow for flow in (SAFETY_PLAN_FLOW, GROUNDING_FLOW)
-                         if self.flows.get(flow) is not None)
-
     async def _progress(self, inbound: Inbound) -> Response:
         """/progress: a chart and three summary lines. Read-only, and drawn outside any
         transaction, so a slow render never holds the database."""
@@ -236,7 +150,7 @@ class Conversation:
         now = self.clock()
         language = base_language(inbound.language)
         async with self.database.read() as session:
-            client = await self._find_client(session, inbound.client)
+            client = await find_client(session, inbound.client)
             if client is not None:
                 language = client.language
                 data = await load_progress(session, client.id, now - timedelta(days=days))
@@ -252,12 +166,6 @@ class Conversation:
              PROGRESS_PREFIX + str(other)),), photo=picture))
         return response
 
-    def _remember_country(self, key: ClientKey, country: str | None) -> None:
-        self._countries[key] = country
-        self._countries.move_to_end(key)
-        while len(self._countries) > COUNTRY_CACHE_SIZE:
-            self._countries.popitem(last=False)
-
     # -- one transaction per inbound ------------------------------------------------------
 
     async def _with_retries(self, work: Callable[[], Awaitable[T]]) -> T:
@@ -272,10 +180,11 @@ class Conversation:
 
     async def _in_transaction(self, inbound: Inbound) -> Response:
         async with self.database.transaction() as session:
-            client = await self._find_client(session, inbound.client, lock=True)
+            client = await find_client(session, inbound.client, lock=True)
             if client is None:
-                client = await self._create_client(session, inbound.client, inbound.language)
-            self._remember_country(inbound.client, client.country)
+                client = await create_client(session, inbound.client, inbound.language,
+                                             self.clock())
+            self.safety.remember_country(inbound.client, client.country)
             if _already_handled(client, inbound):
                 return Response()
             if client.blocked_at is not None:
@@ -299,21 +208,6 @@ class Conversation:
         for reminder in await ReminderRepository(session).for_client(client.id):
             if reminder.enabled:
                 schedule_next(reminder, client, self.clock())
-
-    async def _create_client(self, session: AsyncSession, key: ClientKey, language: str
-                             ) -> Client:
-        return await ClientRepository(session).create(
-            now=self.clock(), language=base_language(language),
-            telegram_user_id=key.telegram_user_id, chat_id=key.chat_id,
-            pseudonym=key.pseudonym)
-
-    async def _find_client(self, session: AsyncSession, key: ClientKey, *, lock: bool = False
-                           ) -> Client | None:
-        clients = ClientRepository(session)
-        if key.telegram_user_id is not None:
-            return await clients.for_telegram_user(key.telegram_user_id, lock=lock)
-        assert key.pseudonym is not None
-        return await clients.by_pseudonym(key.pseudonym, lock=lock)
 
     # -- commands -------------------------------------------------------------------------
 
@@ -419,7 +313,7 @@ class Conversation:
     def _set_country(self, turn: _Turn, code: str | None) -> Response:
         turn.client.country = code
         turn.client.pending_question = None
-        self._remember_country(turn.inbound.client, code)
+        self.safety.remember_country(turn.inbound.client, code)
         lang = turn.language
         if code is None:
             response = said(self.catalog.get("country_skipped", lang))
@@ -662,14 +556,14 @@ class Conversation:
         for alert in outcome.alerts[:1]:
             # A questionnaire answer that calls for the crisis response gets it at once; the
             # questionnaire itself carries on after it.
-            event_id, alerts = await self._note_crisis(
+            event_id, alerts = await self.safety.note_crisis(
                 turn.session, turn.client, category=alert.category, rule=alert.rule,
                 source="questionnaire", pause=False)
             response.also.extend(alerts)
             response.messages.extend(crisis_response(
                 self.catalog, self.directory,
-                country=turn.client.country or self.default_country, language=lang,
-                event_id=event_id, flows=self._crisis_flows()).messages)
+                country=turn.client.country or self.safety.default_country, language=lang,
+                event_id=event_id, flows=self.safety.crisis_flows()).messages)
         follow_up: str | None = None
         saved: Entry | None = None
         if outcome.finished and not flow.store:
@@ -724,11 +618,6 @@ def suggested_countries(language: str) -> tuple[str, ...]:
     if language == "es":
         return ("ES", "MX", "AR", "CO", "CL", "PE", "US")
     return ("US", "GB", "CA", "AU", "IE", "IN", "NZ")
-
-
-def _log_id(client: Client) -> str:
-    """Like ClientKey.log_id: ids only, never a name or a word the client wrote."""
-    return f"chat={client.chat_id}" if client.telegram_user_id is not None else "terminal"
 
 
 def _already_handled(client: Client, inbound: Inbound) -> bool:

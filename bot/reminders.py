@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 # How long a claim may stay unfinished before another worker takes the reminder over.
 CLAIM_LEASE = timedelta(minutes=5)
 CLAIM_BATCH = 500
+# Deliveries in flight at once per process: sending is paced by Telegram's limits anyway, and
+# each delivery holds a database connection for a moment.
+DELIVERY_CONCURRENCY = 16
 # After this many failed attempts at one occurrence, it is skipped for the next one.
 MAX_ATTEMPTS = 5
 # Callback data of the buttons under a reminder: r:<action>:<reminder id>.
@@ -125,7 +128,13 @@ class ReminderDispatcher:
             claims = await ReminderRepository(session).claim_due(
                 now=now, worker=self.worker, limit=CLAIM_BATCH, lease=CLAIM_LEASE)
         report.claimed = len(claims)
-        outcomes = await asyncio.gather(*(self._deliver(claim, now) for claim in claims))
+        slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+        async def deliver(claim: Claim) -> str:
+            async with slots:
+                return await self._deliver(claim, now)
+
+        outcomes = await asyncio.gather(*(deliver(claim) for claim in claims))
         for claim, outcome in zip(claims, outcomes, strict=True):
             setattr(report, outcome, getattr(report, outcome) + 1)
             if outcome == "sent":

@@ -48,7 +48,8 @@ def create_engine(url: str, *, pool: bool = True) -> AsyncEngine:
     elif pool:
         # Updates of different chats run side by side (bot/update_processor.py); each holds
         # a connection for a few milliseconds. Room for bursts without queueing for one.
-        options.update(pool_size=10, max_overflow=30, pool_pre_ping=True)
+        # Several processes share PostgreSQL's connection limit (100 by default).
+        options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **options)
     if is_sqlite:
         _configure_sqlite(engine)
