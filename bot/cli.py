@@ -277,10 +277,12 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coroutine)
     except (OperationalError, DBAPIError, OSError) as exc:
-        # The driver's own message (never SQL parameters, which could hold a client's words).
+        # A connection problem's own words help the operator; any other database error is
+        # named by type only, since its message can quote a value a client wrote.
         cause = getattr(exc, "orig", None) or exc
-        detail = str(cause).splitlines()[0][:200] if str(cause) else ""
-        raise _fail(f"cannot use the database ({type(cause).__name__}: {detail})") from None
+        connection = isinstance(cause, OSError) or "connect" in type(cause).__name__.lower()
+        detail = f": {str(cause).splitlines()[0][:200]}" if connection and str(cause) else ""
+        raise _fail(f"cannot use the database ({type(cause).__name__}{detail})") from None
 
 
 therapists_app = typer.Typer(help="Therapist accounts.", no_args_is_help=True)

@@ -60,6 +60,10 @@ def digest_text(catalog: Catalog, lang: str, *, client: Client, entries: Sequenc
             lines.append(get("digest_questionnaire", lang, name=name,
                              total=latest.data.get("total"), band=latest.data.get("band"),
                              change=change, date=day))
+    active = [r for r in reminders if r.enabled]
+    lines.append(get("digest_reminders", lang, reminders="; ".join(
+        f"{r.flow_id.replace('_', ' ')} {', '.join(r.times)}"
+        + (f" /{r.every_days}d" if r.every_days > 1 else "") for r in active) or "-"))
     recent = [e for e in events if e.occurred_at >= now - 4 * WEEK]
     lines.append(get("digest_crisis", lang, count=len(recent)) if recent else
                  get("digest_no_crisis", lang))

@@ -127,6 +127,7 @@ async def test_exports_digest_audit_and_private_entries(database: Database) -> N
     await therapist.send(f"/digest {pseudonym}")
     assert f"Digest for {pseudonym}" in therapist.said and "2 done" in therapist.said
     assert "fortune telling" in therapist.said
+    assert "Reminders the client set (only they can change them): -" in therapist.said
     await therapist.send("/clients")
     assert pseudonym in therapist.said
     # The client's own export holds everything, private included.
