@@ -184,7 +184,7 @@ class Conversation:
             if client is None:
                 client = await create_client(session, inbound.client, inbound.language,
                                              self.clock())
-            self.safety.remember_country(inbound.client, client.country)
+            self.safety.remember(inbound.client, client)
             if _already_handled(client, inbound):
                 return Response()
             if client.blocked_at is not None:
@@ -313,7 +313,7 @@ class Conversation:
     def _set_country(self, turn: _Turn, code: str | None) -> Response:
         turn.client.country = code
         turn.client.pending_question = None
-        self.safety.remember_country(turn.inbound.client, code)
+        self.safety.remember(turn.inbound.client, turn.client)
         lang = turn.language
         if code is None:
             response = said(self.catalog.get("country_skipped", lang))

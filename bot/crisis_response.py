@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # A crisis response waits at most this long for the database before going out without it.
 CRISIS_DB_TIMEOUT = 1.0
-COUNTRY_CACHE_SIZE = 10_000
+KNOWN_CLIENTS = 10_000
 _DATABASE_ERRORS = (OperationalError, PoolTimeoutError, ConnectionError, OSError, TimeoutError,
                     DBAPIError)
 
@@ -46,9 +46,9 @@ class CrisisResponder:
         self.clock = clock
         self.screener = screener
         self.default_country = default_country
-        # The last known country of recent clients, so a crisis message can still show the
-        # right lines while the database is down.
-        self._countries: OrderedDict[ClientKey, str | None] = OrderedDict()
+        # The last known country and language of recent clients, so a crisis message still
+        # shows the right lines, in the client's chosen language, while the database is down.
+        self._known: OrderedDict[ClientKey, tuple[str | None, str]] = OrderedDict()
 
     def screen(self, inbound: Inbound) -> ScreeningResult | None:
         assert inbound.text is not None
@@ -70,13 +70,13 @@ class CrisisResponder:
         self-harm item). The words and lines go out whatever the database does; the database
         work gets at most CRISIS_DB_TIMEOUT seconds.
         """
-        language = base_language(language)
-        country, event_id = self._countries.get(key), None
+        country, language = self._known.get(key, (None, base_language(language)))
+        event_id: int | None = None
         alerts: list[tuple[int, Outbound]] = []
         try:
             async with asyncio.timeout(CRISIS_DB_TIMEOUT):
-                country, event_id, alerts = await self._record_crisis(key, language, category,
-                                                                      rule, source)
+                country, language, event_id, alerts = await self._record_crisis(
+                    key, language, category, rule, source)
         except _DATABASE_ERRORS as exc:
             log.warning("crisis (category=%s rule=%s) for %s answered without the database: "
                         "%s", category, rule, key.log_id, type(exc).__name__)
@@ -87,15 +87,16 @@ class CrisisResponder:
         return response
 
     async def _record_crisis(self, key: ClientKey, language: str, category: str, rule: str,
-                             source: str) -> tuple[str | None, int, list[tuple[int, Outbound]]]:
+                             source: str
+                             ) -> tuple[str | None, str, int, list[tuple[int, Outbound]]]:
         async with self.database.transaction() as session:
             client = await find_client(session, key, lock=True)
             if client is None:
                 client = await create_client(session, key, language, self.clock())
-            self.remember_country(key, client.country)
+            self.remember(key, client)
             event_id, alerts = await self.note_crisis(session, client, category=category,
                                                        rule=rule, source=source, pause=True)
-            return client.country, event_id, alerts
+            return client.country, client.language, event_id, alerts
 
     async def note_crisis(self, session: AsyncSession, client: Client, *, category: str,
                            rule: str, source: str, pause: bool
@@ -114,29 +115,32 @@ class CrisisResponder:
         return event.id, await self.desk.crisis_alerts(session, client, event)
 
     async def sos(self, inbound: Inbound) -> Response:
-        country = self._countries.get(inbound.client)
+        country, language = self._known.get(inbound.client,
+                                            (None, base_language(inbound.language)))
         try:
             async with asyncio.timeout(CRISIS_DB_TIMEOUT), self.database.read() as session:
                 client = await find_client(session, inbound.client)
-                country = client.country if client else None
-                self.remember_country(inbound.client, country)
+                if client is not None:
+                    self.remember(inbound.client, client)
+                    country, language = client.country, client.language
         except _DATABASE_ERRORS as exc:
             log.warning("/sos for %s answered without the database: %s",
                         inbound.client.log_id, type(exc).__name__)
         return sos_response(self.catalog, self.directory,
-                            country=country or self.default_country,
-                            language=base_language(inbound.language), flows=self.crisis_flows())
+                            country=country or self.default_country, language=language,
+                            flows=self.crisis_flows())
 
     def crisis_flows(self) -> frozenset[str]:
         """Which of the safety plan and grounding flows this programme offers."""
         return frozenset(flow for flow in (SAFETY_PLAN_FLOW, GROUNDING_FLOW)
                          if self.flows.get(flow) is not None)
 
-    def remember_country(self, key: ClientKey, country: str | None) -> None:
-        self._countries[key] = country
-        self._countries.move_to_end(key)
-        while len(self._countries) > COUNTRY_CACHE_SIZE:
-            self._countries.popitem(last=False)
+    def remember(self, key: ClientKey, client: Client) -> None:
+        """Keep the client's country and language for when the database is unreachable."""
+        self._known[key] = (client.country, client.language)
+        self._known.move_to_end(key)
+        while len(self._known) > KNOWN_CLIENTS:
+            self._known.popitem(last=False)
 
 
 async def create_client(session: AsyncSession, key: ClientKey, language: str, now: datetime

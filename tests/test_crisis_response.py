@@ -109,19 +109,25 @@ async def test_crisis_and_sos_with_the_database_down_use_the_last_known_country(
     conversation = conversation_on(database)
     alice = ChatClient(conversation, user_id=41)
     await onboard(alice, "Australia")
+    await alice.send("/language")
+    await alice.press("Español")  # Telegram still says English
+    await alice.send("/sos")  # the bot learns the client's choices while it can
     working = conversation.database
-    conversation.database = Database.from_url("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    broken = Database.from_url("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    conversation.database = conversation.safety.database = broken
     try:
         await alice.send(CRISIS_TEXT)
         assert "13 11 14" in alice.said  # Lifeline Australia, from memory
+        assert "Gracias por contármelo" in alice.said  # in the language the client chose
         await alice.send("/sos")
         assert "13 11 14" in alice.said
         stranger = ChatClient(conversation, user_id=42)
         await stranger.send(CRISIS_TEXT)
         assert "findahelpline.com" in stranger.said
+
     finally:
-        await conversation.database.dispose()
-        conversation.database = working
+        await broken.dispose()
+        conversation.database = conversation.safety.database = working
 
 
 async def test_safety_plan_is_written_shown_and_offered_in_a_crisis(database: Database) -> None:
