@@ -268,3 +268,52 @@ async def test_paced_exercise_edits_one_message_and_can_be_stopped(
         env=env, capture_output=True, text=True, timeout=60, check=False)
     assert export.returncode == 0, export.stderr
     assert '"stopped": true' in export.stdout and '"stopped": false' in export.stdout
+
+
+async def test_mood_questionnaires_and_progress_end_to_end(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    bot = BotProcess(bot_environment(api, tmp_path / "data", None), tmp_path / "bot.log")
+    await bot.start()
+    try:
+        kim = api.user(7301, first_name="Kim", language_code="en")
+        await kim.send("/start")
+        await expect(kim, "May I store")
+        await kim.click("Yes, store my entries")
+        await expect(kim, "Which country")
+        await kim.send("/mood")
+        await expect(kim, "How is your mood right now")
+        await kim.click("7")
+        await expect(kim, "Any words for how you feel")
+        await kim.click("Calm")
+        await expect_button(kim, "✓ Calm")
+        await kim.click("Done")
+        await expect(kim, "Anything you'd like to note")
+        await kim.click("Skip")
+        await expect(kim, "Saved: mood 7/10")
+        for command, answers, total in (
+                ("/phq9", ["Several days"] * 8 + ["Not at all", "Somewhat difficult"],
+                 "total is 8 out of 27, in the mild range"),
+                ("/gad7", ["More than half the days"] * 7, "total is 14 out of 21")):
+            await kim.send(command)
+            await expect(kim, "Over the last 2 weeks")
+            for answer in answers[:-1]:
+                await kim.click(answer)
+                await expect(kim, "")  # the next question, before answering it
+            await kim.click(answers[-1])
+            await expect(kim, total, timeout=30)
+        await kim.send("/progress")
+        picture = None
+        for _ in range(10):
+            reply = await kim.next_reply(timeout=30)
+            if reply.kind == "photo":
+                picture = reply
+                break
+        assert picture is not None and picture.file is not None
+        assert picture.file.content.startswith(b"\x89PNG")
+        assert "PHQ-9" in (picture.text or "")
+    except BaseException:
+        print(bot.log())
+        raise
+    finally:
+        await bot.stop()
