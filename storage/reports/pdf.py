@@ -20,16 +20,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from storage.models import Client, CrisisEvent, Entry
-from storage.reports.progress import severity_band
+from storage.reports.progress import BAND_WORDS, MONTHS, Language, severity_band
 
 if TYPE_CHECKING:
     from fpdf import FPDF
     from matplotlib.axes import Axes
 
-Language = Literal["en", "es"]
 
 
 @dataclass(frozen=True)
@@ -239,16 +238,6 @@ _WORDS: dict[Language, dict[str, str]] = {
     },
 }
 
-_BAND_WORDS: dict[Language, dict[str, str]] = {
-    "en": {band: band for band in
-           ("minimal", "mild", "moderate", "moderately severe", "severe")},
-    "es": {"minimal": "mínimo", "mild": "leve", "moderate": "moderado",
-           "moderately severe": "moderadamente grave", "severe": "grave"},
-}
-_MONTHS: dict[Language, tuple[str, ...]] = {
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
-}
 # Labels of the choices the flows offer (storage cannot import flows); unknown ids and
 # words the client typed are shown as stored.
 _EXERCISES: dict[Language, dict[str, str]] = {
@@ -425,10 +414,10 @@ class _Report:
 
     def day(self, moment: datetime | date) -> str:
         day = moment.astimezone(self.zone).date() if isinstance(moment, datetime) else moment
-        return f"{day.day} {_MONTHS[self.lang][day.month - 1]} {day.year}"
+        return f"{day.day} {MONTHS[self.lang][day.month - 1]} {day.year}"
 
     def band(self, band: str) -> str:
-        return _BAND_WORDS[self.lang].get(band, band)
+        return BAND_WORDS[self.lang].get(band, band)
 
     # -- writing
 
@@ -740,7 +729,7 @@ def _style_time_axis(axes: Axes, report: _Report, first: date, last: date) -> No
         step_months = 1 if span <= 400 else 3
         while day <= last:
             if day >= first:
-                ticks.append(((day - first).days, f"{_MONTHS[report.lang][day.month - 1]}"
+                ticks.append(((day - first).days, f"{MONTHS[report.lang][day.month - 1]}"
                               + (f" {day.year}" if day.month == 1 or not ticks else "")))
             month = day.month - 1 + step_months
             day = date(day.year + month // 12, month % 12 + 1, 1)
@@ -748,7 +737,7 @@ def _style_time_axis(axes: Axes, report: _Report, first: date, last: date) -> No
         step = 1 if span <= 10 else 7
         day = first if step == 1 else first + timedelta(days=(7 - first.weekday()) % 7)
         while day <= last:
-            ticks.append(((day - first).days, f"{day.day} {_MONTHS[report.lang][day.month - 1]}"))
+            ticks.append(((day - first).days, f"{day.day} {MONTHS[report.lang][day.month - 1]}"))
             day += timedelta(days=step)
     axes.set_xlim(-0.5, span + 0.5)
     axes.set_xticks([x for x, _ in ticks], [label for _, label in ticks])

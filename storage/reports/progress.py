@@ -170,14 +170,15 @@ _NOUNS: dict[Language, dict[str, tuple[str, str]]] = {
     },
 }
 
-_BAND_WORDS: dict[Language, dict[str, str]] = {
+# Shared with the clinician PDF (storage/reports/pdf.py).
+BAND_WORDS: dict[Language, dict[str, str]] = {
     "en": {band: band for band in
            ("minimal", "mild", "moderate", "moderately severe", "severe")},
     "es": {"minimal": "mínimo", "mild": "leve", "moderate": "moderado",
            "moderately severe": "moderadamente grave", "severe": "grave"},
 }
 
-_MONTHS: dict[Language, tuple[str, ...]] = {
+MONTHS: dict[Language, tuple[str, ...]] = {
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
     "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
 }
@@ -194,7 +195,7 @@ def _count(lang: Language, noun: str, n: int) -> str:
 
 
 def _day_label(day: date, lang: Language, *, year: bool = False) -> str:
-    label = f"{day.day} {_MONTHS[lang][day.month - 1]}"
+    label = f"{day.day} {MONTHS[lang][day.month - 1]}"
     return f"{label} {day.year}" if year else label
 
 
@@ -271,7 +272,7 @@ def _latest_line(past: ProgressData, now: datetime, tz: tzinfo, lang: Language) 
             name=_INSTRUMENT_NAME[point.instrument],
             day=_day_label(day, lang, year=day.year != this_year),
             total=point.total,
-            band=_BAND_WORDS[lang][severity_band(point.instrument, point.total)]))
+            band=BAND_WORDS[lang][severity_band(point.instrument, point.total)]))
     return "; ".join(parts) + "."
 
 
@@ -483,8 +484,8 @@ def _draw_questionnaire(axes: Axes, instrument: Instrument,
     bands = _BANDS[instrument]
     for (lowest, band), upper in zip(bands, [b[0] for b in bands[1:]] + [top], strict=True):
         axes.axhspan(lowest, upper, color=_BAND_COLOURS[band], linewidth=0, zorder=0)
-        word = _BAND_WORDS[lang][band].replace(" ", "\n", 1) if upper - lowest < 6 else \
-            _BAND_WORDS[lang][band]
+        word = BAND_WORDS[lang][band].replace(" ", "\n", 1) if upper - lowest < 6 else \
+            BAND_WORDS[lang][band]
         _margin_note(axes, (lowest + upper) / 2, word, size=_NOTE_SIZE - 1)
     axes.axhline(_CLINICAL_CUTOFF, color="#555555", linewidth=1.6, linestyle="--", zorder=1)
 
