@@ -71,11 +71,6 @@ class TelegramAdapter:
         """Send a response's messages in order, then start any paced exercise it asks for."""
         assert self._bot is not None
         bot = self._bot
-        for other_chat, notice in response.also:
-            try:
-                await bot.send_message(other_chat, notice.text)
-            except TelegramError as exc:
-                log.warning("notice to chat %s failed: %s", other_chat, type(exc).__name__)
         for message in response.messages:
             if message.document is not None:
                 filename, content = message.document
@@ -96,6 +91,12 @@ class TelegramAdapter:
                 self._clients[chat_id] = key
                 await self.pacer.start(bot, self._job_queue, chat_id, message.timer.turn,
                                        message.timer.exercise_id, message.timer.language)
+        # Notices for others (a therapist's crisis notice) only after the client's own reply.
+        for other_chat, notice in response.also:
+            try:
+                await bot.send_message(other_chat, notice.text)
+            except TelegramError as exc:
+                log.warning("notice to chat %s failed: %s", other_chat, type(exc).__name__)
 
     async def _control_exercise(self, query: CallbackQuery, chat_id: int, action: str,
                                 language: str) -> None:
