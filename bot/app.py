@@ -88,12 +88,13 @@ def _check_exercise_menus(flows: FlowRegistry, exercises: dict[str, Exercise]) -
             if step.kind != "timed":
                 continue
             menu = next((s for s in flow.steps.values() if s.save == step.exercise_from), None)
-            for option in menu.options if menu else ():
+            if menu is None:
+                continue
+            for option in menu.options:
                 if option.id not in exercises:
-                    raise FlowError(flow.source, menu.line if menu else None,
-                                    f"step '{menu.id if menu else '?'}': option "
-                                    f"'{option.id}' names no exercise (known: "
-                                    f"{', '.join(sorted(exercises))})")
+                    raise FlowError(flow.source, menu.line,
+                                    f"step '{menu.id}': option '{option.id}' names no "
+                                    f"exercise (known: {', '.join(sorted(exercises))})")
 
 
 def prepare_storage(settings: Settings) -> None:

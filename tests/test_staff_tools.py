@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.conversation import Conversation
 from bot.programme import ProgrammeError, load_programme
 from flows.catalog import default_catalog
+from flows.definition import FlowError
 from flows.diagram import to_dot, to_mermaid
 from flows.registry import FlowRegistry
 from flows.validation import packaged_and_staff, validate
@@ -150,3 +151,14 @@ async def test_help_lists_the_programmes_flows_in_order(database: Database) -> N
     await bob.press("English")
     await bob.send("/help")
     assert bob.said.startswith("Here is what I can do:")
+
+
+def test_an_exercise_menu_naming_no_exercise_stops_start_up(tmp_path: Path) -> None:
+    relax = FlowRegistry.load().get("relax")
+    assert relax is not None
+    text = Path(relax.source).read_text(encoding="utf-8").replace(
+        "- {id: box_breathing,", "- {id: box_breating,")
+    (tmp_path / "relax.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(FlowError, match="option 'box_breating' names no exercise") as caught:
+        load_setup(Settings(CBT_FLOWS_DIR=tmp_path))
+    assert caught.value.file.endswith("relax.yaml") and caught.value.line is not None
