@@ -468,3 +468,13 @@ def test_quality_gates(name: str, which: str) -> None:
         f"{name}: recall {recall:.3f} (gate {gate}), "
         f"false-positive rate {fpr:.3f} (gate {FPR_GATE}){where}"
     )
+
+
+def test_optional_group_with_a_space_before_its_bracket() -> None:
+    from flows.crisis.patterns import PatternSyntaxError, _Choice, parse_pattern
+
+    for source in ("my (own )?life", "my (own)? life", "my [own] life"):
+        items = parse_pattern(source).items
+        assert len(items) == 3 and isinstance(items[1], _Choice) and items[1].optional, source
+    with pytest.raises(PatternSyntaxError, match="must follow a closing"):
+        parse_pattern("my ?life")

@@ -118,7 +118,8 @@ class _Seq:
 
 _Node = _Word | _Gap | _End | _Number | _Ref | _Choice | _Seq
 
-_TOKEN = re.compile(r"\s+|\.\.\.\d*|<[^<>]*>|[()\[\]|]|(?:(?!\.\.\.)[^\s()\[\]|<>])+|[<>]")
+# "?" is a token of its own, so "(own )?life" reads as an optional "own", then "life".
+_TOKEN = re.compile(r"\s+|\.\.\.\d*|<[^<>]*>|[()\[\]|?]|(?:(?!\.\.\.)[^\s()\[\]|<>?])+|[<>]")
 _LIST_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -167,6 +168,11 @@ class _Parser:
             if tok in ("|", ")", "]"):
                 break
             self.pos += 1
+            if tok == "?":
+                raise PatternSyntaxError(
+                    f"'?' in pattern {self.source!r} must follow a closing ')' "
+                    "(write (word)? or [word] for something optional)"
+                )
             if tok in ("(", "["):
                 closing = ")" if tok == "(" else "]"
                 inner = self.alternatives(closing)
