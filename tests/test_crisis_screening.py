@@ -478,3 +478,14 @@ def test_optional_group_with_a_space_before_its_bracket() -> None:
         assert len(items) == 3 and isinstance(items[1], _Choice) and items[1].optional, source
     with pytest.raises(PatternSyntaxError, match="must follow a closing"):
         parse_pattern("my ?life")
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("I can't go on 😭", True),
+    ("i cant go on anymore 😭😭", True),
+    ("ya no puedo más 🥀", True),
+    ("my feet are killing me 😭", False),
+    ("me muero de risa 😭", False),
+])
+def test_sad_emoji_do_not_hide_the_end_of_a_sentence(text: str, crisis: bool) -> None:
+    assert flags(text) is crisis

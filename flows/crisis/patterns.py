@@ -47,7 +47,10 @@ __all__ = [
 GAP_WORDS = 4
 MAX_GAP_WORDS = 10
 _WORD = "[a-z0-9]"
-_END = "(?:(?: [.,])+|(?= $))"
+# <end>: sentence punctuation or the end of the message, after any sad or farewell emoji
+# ("I can't go on 😭" ends where the words end). Laughing emoji are not skipped.
+_TRAILING_EMOJI = "(?: (?:emojisob|emojiwilted|emojiwave|emojicoffin|emojigrave))*"
+_END = f"(?:{_TRAILING_EMOJI}(?:(?: [.,])+|(?= $)))"
 _NUMBER = " [0-9][a-z0-9]*"
 _BIG_NUMBER = " [1-9][0-9]+(?= )"
 
