@@ -128,3 +128,20 @@ def test_config_check_prints_the_effective_configuration(env: dict[str, str]) ->
     assert result.returncode == 0, result.stderr
     assert "flows:\n  - thought_record" in result.stdout or "- thought_record" in result.stdout
     assert "telegram_bot_token: set" in result.stdout and "SECRET" not in result.stdout
+
+
+def test_encryption_key_rotation_from_the_command_line(env: dict[str, str]) -> None:
+    key = run_cli("db", "generate-key", "--key-id", "k7", env=env).stdout.strip()
+    assert key.startswith("k7:") and len(key) > 40
+    script = "\n".join(THOUGHT_RECORD_LINES) + "\n"
+    assert run_cli("chat", "--client", "C-KEY001", env=env, stdin=script).returncode == 0
+    keyed = {**env, "CBT_ENCRYPTION_KEY": key}
+    rekeyed = run_cli("db", "rekey", env=keyed)
+    assert rekeyed.returncode == 0, rekeyed.stderr
+    assert "encrypted (were plain) 1" in rekeyed.stdout and "k7" in rekeyed.stdout
+    readable = run_cli("export", "--client", "C-KEY001", "--format", "json", env=keyed)
+    assert "My flatmate left dishes" in readable.stdout
+    locked = run_cli("export", "--client", "C-KEY001", "--format", "json", env=env)
+    assert locked.returncode == 2
+    assert "value encrypted with key 'k7', which is not configured" in locked.stderr
+    assert "Traceback" not in locked.stderr
