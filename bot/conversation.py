@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -23,12 +22,11 @@ from bot.crisis_messages import (
     SAFETY_PLAN,
     SAFETY_PLAN_FLOW,
     START_FLOW_PREFIX,
-    crisis_response,
 )
 from bot.crisis_response import CrisisResponder, create_client, find_client
+from bot.flow_runner import CANCEL_DISCARD, CANCEL_KEEP, FlowRunner, Turn, parse_flow_button
 from bot.messages import (
     ClientKey,
-    ExerciseTimer,
     Inbound,
     Outbound,
     Response,
@@ -40,18 +38,16 @@ from bot.reminders import REMINDER_PREFIX, schedule_next
 from bot.therapy_desk import DELETE_PREFIX, LINK_PREFIX, PRIVATE_PREFIX, Caller, TherapyDesk
 from flows.catalog import Catalog
 from flows.crisis_lines import CrisisLineDirectory, default_directory
-from flows.definition import FlowDefinition
-from flows.engine import Answer, FlowEngine, FlowState, Reply, parse_exercise_result
+from flows.engine import Answer
 from flows.registry import FlowRegistry
 from flows.screening import Screener
 from storage.db import Database
-from storage.models import Client, Entry, FlowSession
+from storage.models import Client
 from storage.reminders import ReminderRepository
 from storage.reports.progress import render_progress_png, summary_lines
 from storage.reports.progress_data import load_progress
 from storage.repositories import (
     CrisisEventRepository,
-    EntryRepository,
     FlowSessionRepository,
 )
 from storage.therapists import TherapistRepository
@@ -61,11 +57,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 
-# Callback data prefixes. Flow buttons carry the turn they were shown on, so a tap on an old
-# question's button is recognised as stale instead of answering the current question.
-FLOW_PREFIX = "f"
+# Callback data prefixes (flow buttons: bot/flow_runner.py).
 CONSENT_YES, CONSENT_NO = "c:y", "c:n"
-CANCEL_KEEP, CANCEL_DISCARD = "x:k", "x:d"
 COUNTRY_PREFIX = "k:"
 # Commands about therapists and the client's own data (bot/therapy_desk.py).
 DESK_COMMANDS = frozenset({"therapist", "invite", "clients", "digest", "link", "unlink",
@@ -84,19 +77,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class _Turn:
-    """What one transaction works with."""
-
-    session: AsyncSession
-    client: Client
-    inbound: Inbound
-
-    @property
-    def language(self) -> str:
-        return self.client.language
-
-
 class Conversation:
     def __init__(self, database: Database, flows: FlowRegistry, catalog: Catalog, *,
                  clock: Clock = utc_now, directory: CrisisLineDirectory | None = None,
@@ -106,13 +86,13 @@ class Conversation:
         self.database = database
         self.flows = flows
         self.catalog = catalog
-        self.engine = FlowEngine(catalog)
         self.clock = clock
         self.directory = directory or default_directory()
         self.desk = TherapyDesk(catalog, clock, alerts_allowed=therapist_alerts)
         self.safety = CrisisResponder(database, flows, catalog, self.directory, self.desk,
                                       clock=clock, screener=screener,
                                       default_country=default_country)
+        self.runner = FlowRunner(flows, catalog, clock, self.safety)
         self.reminders = ReminderSettings(
             catalog, flows, reminder_defaults or ReminderDefaults(
                 times=("19:00",), questionnaire_every_days={"phq9": 14, "gad7": 14}), clock)
@@ -193,7 +173,7 @@ class Conversation:
             client.last_active_at = self.clock()
             if inbound.client.chat_id is not None:
                 client.chat_id = inbound.client.chat_id
-            turn = _Turn(session, client, inbound)
+            turn = Turn(session, client, inbound)
             if inbound.button is not None:
                 return await self._button(turn, inbound.button)
             if inbound.command is not None:
@@ -211,11 +191,11 @@ class Conversation:
 
     # -- commands -------------------------------------------------------------------------
 
-    async def _command(self, turn: _Turn, command: str) -> Response:
+    async def _command(self, turn: Turn, command: str) -> Response:
         sessions = FlowSessionRepository(turn.session)
         current = await sessions.current(turn.client.id)
         if current is not None and current.status == "cancelling" and command != "cancel":
-            await self._finish_cancel(turn, current, keep=True)
+            await self.runner.finish_cancel(turn, current, keep=True)
         lang = turn.language
         turn.client.pending_question = None  # a command moves on from any open question
         if command == "country":
@@ -239,7 +219,7 @@ class Conversation:
                 (self.catalog.get("language_name", code), LANGUAGE_PREFIX + code)
                 for code in self.catalog.languages))
         if command == "cancel":
-            return await self._cancel(turn)
+            return await self.runner.cancel(turn)
         flow = self.flows.for_command(command)
         if flow is None:
             return said(self.catalog.get("unknown_command", lang))
@@ -247,25 +227,12 @@ class Conversation:
             return said(self.catalog.get("consent_needed", lang))
         if flow.show_saved and await FlowSessionRepository(turn.session).for_flow(
                 turn.client.id, flow.id) is None:
-            saved = await self._show_saved(turn, flow)
+            saved = await self.runner.show_saved(turn, flow)
             if saved is not None:
                 return saved
-        return await self._open_flow(turn, flow.id)
+        return await self.runner.open_flow(turn, flow.id)
 
-    async def _show_saved(self, turn: _Turn, flow: FlowDefinition) -> Response | None:
-        """The client's latest entry of this flow (a safety plan), with a way to redo it."""
-        entry = await EntryRepository(turn.session).latest_completed(turn.client.id, flow.id)
-        if entry is None or entry.completed_at is None:
-            return None
-        lang = turn.language
-        response = said(self.catalog.get("saved_entry_intro", lang,
-                                          date=entry.completed_at.date().isoformat()))
-        saved_under = self.flows.get(entry.flow_id)
-        response.say(self.engine.summary(saved_under or flow, entry.data, lang), (
-            (self.catalog.get("button_new_entry", lang), START_FLOW_PREFIX + flow.id),))
-        return response
-
-    async def _desk_command(self, turn: _Turn, command: str) -> Response:
+    async def _desk_command(self, turn: Turn, command: str) -> Response:
         caller = await self._caller(turn)
         args, desk, session = turn.inbound.args, self.desk, turn.session
         if command == "therapist":
@@ -287,7 +254,7 @@ class Conversation:
             return await desk.therapist_export(session, caller, args)
         return await desk.own_export(session, caller)
 
-    async def _caller(self, turn: _Turn) -> Caller:
+    async def _caller(self, turn: Turn) -> Caller:
         therapist = None
         if turn.client.telegram_user_id is not None:
             therapist = await TherapistRepository(turn.session).therapist_for_telegram(
@@ -302,7 +269,7 @@ class Conversation:
         lines.append(self.catalog.get("help_commands", language))
         return "\n".join(lines)
 
-    def _ask_country(self, turn: _Turn) -> Response:
+    def _ask_country(self, turn: Turn) -> Response:
         turn.client.pending_question = "country"
         lang = turn.language
         buttons = tuple((self.directory.for_country(code).display_name(lang),
@@ -310,7 +277,7 @@ class Conversation:
         return said(self.catalog.get("country_question", lang), (
             *buttons, (self.catalog.get("button_skip", lang), COUNTRY_PREFIX + "skip")))
 
-    def _set_country(self, turn: _Turn, code: str | None) -> Response:
+    def _set_country(self, turn: Turn, code: str | None) -> Response:
         turn.client.country = code
         turn.client.pending_question = None
         self.safety.remember(turn.inbound.client, turn.client)
@@ -325,81 +292,9 @@ class Conversation:
                                                                  first=True).messages)
         return response
 
-    async def _open_flow(self, turn: _Turn, flow_id: str) -> Response:
-        flow = self.flows.get(flow_id)
-        assert flow is not None
-        sessions = FlowSessionRepository(turn.session)
-        now = self.clock()
-        response = Response()
-        for other in await sessions.all_for(turn.client.id):
-            if other.flow_id != flow_id and other.status == "active":
-                other.status = "paused"
-                other.updated_at = now
-                paused = self.flows.get(other.flow_id)
-                if paused is not None and paused.command:
-                    response.say(self.catalog.get("flow_paused", turn.language,
-                                                  title=paused.title.get(turn.language),
-                                                  command=paused.command))
-        existing = await sessions.for_flow(turn.client.id, flow_id)
-        if existing is not None and existing.flow_version != flow.version:
-            await self._keep_draft(turn, existing)
-            await sessions.delete(existing)
-            await turn.session.flush()
-            response.say(self.catalog.get("flow_restarted", turn.language))
-            existing = None
-        if existing is not None:
-            existing.status = "active"
-            existing.updated_at = now
-            response.say(self.catalog.get("resume", turn.language))
-            self._show(response, existing.turn,
-                       self.engine.prompt(flow, _state_of(existing), turn.language),
-                       turn.language)
-            return response
-        outcome = self.engine.start(flow, turn.language)
-        sessions.add(FlowSession(
-            client_id=turn.client.id, flow_id=flow.id, flow_version=flow.version,
-            status="active", step=outcome.state.step, cursor=outcome.state.cursor,
-            turn=outcome.state.turn, answers=dict(outcome.state.answers), started_at=now,
-            updated_at=now))
-        for reply in outcome.replies:
-            self._show(response, outcome.state.turn, reply, turn.language)
-        return response
-
-    async def _cancel(self, turn: _Turn) -> Response:
-        lang = turn.language
-        current = await FlowSessionRepository(turn.session).current(turn.client.id)
-        if current is None:
-            return said(self.catalog.get("cancel_nothing", lang))
-        if not _has_answers(current):
-            await FlowSessionRepository(turn.session).delete(current)
-            return said(self.catalog.get("cancel_stopped", lang))
-        current.status = "cancelling"
-        current.updated_at = self.clock()
-        return said(self.catalog.get("cancel_ask", lang), (
-            (self.catalog.get("cancel_keep", lang), CANCEL_KEEP),
-            (self.catalog.get("cancel_discard", lang), CANCEL_DISCARD)))
-
-    async def _finish_cancel(self, turn: _Turn, current: FlowSession, *, keep: bool) -> None:
-        if keep:
-            await self._keep_draft(turn, current)
-        await FlowSessionRepository(turn.session).delete(current)
-        await turn.session.flush()
-
-    async def _keep_draft(self, turn: _Turn, flow_session: FlowSession) -> None:
-        if not _has_answers(flow_session):
-            return
-        flow = self.flows.get(flow_session.flow_id)
-        await EntryRepository(turn.session).add(
-            client_id=turn.client.id,
-            entry_type=flow.entry_type if flow else flow_session.flow_id,
-            flow_id=flow_session.flow_id, flow_version=flow_session.flow_version,
-            status="draft",
-            data={k: v for k, v in flow_session.answers.items() if not k.startswith("_")},
-            started_at=flow_session.started_at, completed_at=None, now=self.clock())
-
     # -- buttons --------------------------------------------------------------------------
 
-    async def _button(self, turn: _Turn, data: str) -> Response:
+    async def _button(self, turn: Turn, data: str) -> Response:
         lang = turn.language
         client = turn.client
         if data in (CONSENT_YES, CONSENT_NO):
@@ -443,18 +338,18 @@ class Conversation:
             if current is None or current.status != "cancelling":
                 return Response(notice=self.catalog.get("unknown_button", lang),
                                 close_buttons=True)
-            await self._finish_cancel(turn, current, keep=data == CANCEL_KEEP)
+            await self.runner.finish_cancel(turn, current, keep=data == CANCEL_KEEP)
             response = said(self.catalog.get(
                 "cancel_kept" if data == CANCEL_KEEP else "cancel_discarded", lang))
             response.close_buttons = True
             return response
-        parsed = _parse_flow_button(data)
+        parsed = parse_flow_button(data)
         if parsed is None or current is None or current.status != "active":
             return Response(notice=self.catalog.get("unknown_button", lang), close_buttons=True)
         shown_on_turn, button_id = parsed
         if shown_on_turn != current.turn:
             return Response(notice=self.catalog.get("stale_button", lang), close_buttons=True)
-        if not self._offers_button(current, button_id, lang):
+        if not self.runner.offers_button(current, button_id, lang):
             return Response(notice=self.catalog.get("unknown_button", lang))
         step_before = current.step
         response = await self._answer(turn, Answer(button=button_id))
@@ -465,7 +360,7 @@ class Conversation:
         response.close_buttons = not toggled
         return response
 
-    def _country_button(self, turn: _Turn, choice: str) -> Response:
+    def _country_button(self, turn: Turn, choice: str) -> Response:
         if choice == "skip":
             response = self._set_country(turn, None)
         elif choice in self.directory:
@@ -476,12 +371,12 @@ class Conversation:
         response.close_buttons = True
         return response
 
-    async def _crisis_button(self, turn: _Turn, data: str) -> Response:
+    async def _crisis_button(self, turn: Turn, data: str) -> Response:
         """The buttons under a crisis message: plan, grounding, "safe for now", "not meant"."""
         lang = turn.language
         if data == SAFETY_PLAN:
             plan = self.flows.get(SAFETY_PLAN_FLOW)
-            saved = await self._show_saved(turn, plan) if plan else None
+            saved = await self.runner.show_saved(turn, plan) if plan else None
             return saved or said(self.catalog.get("no_safety_plan", lang))
         if data.startswith(START_FLOW_PREFIX):
             flow = self.flows.get(data.removeprefix(START_FLOW_PREFIX))
@@ -489,7 +384,7 @@ class Conversation:
                 return Response(notice=self.catalog.get("unknown_button", lang))
             if flow.requires_consent and turn.client.consent != "given":
                 return said(self.catalog.get("consent_needed", lang))
-            return await self._open_flow(turn, flow.id)
+            return await self.runner.open_flow(turn, flow.id)
         for prefix, field, reply in ((SAFE_PREFIX, "safe_confirmed_at", "safe_now_ack"),
                                      (NOT_MEANT_PREFIX, "not_meant_at", "not_meant_ack")):
             if data.startswith(prefix):
@@ -505,21 +400,10 @@ class Conversation:
                 return response
         return Response(notice=self.catalog.get("unknown_button", lang))
 
-    def _offers_button(self, current: FlowSession, button_id: str, language: str) -> bool:
-        """Whether the current question really shows this button (callback data is forgeable)."""
-        flow = self.flows.get(current.flow_id)
-        if flow is None or flow.version != current.flow_version:
-            return True  # _answer keeps the answers as a draft and restarts the flow
-        if flow.step(current.step).kind == "timed":
-            return parse_exercise_result(button_id) is not None
-        prompt = self.engine.prompt(flow, _state_of(current), language)
-        return any(button.id == button_id for button in prompt.buttons)
-
     # -- answers to the current question --------------------------------------------------
 
-    async def _answer(self, turn: _Turn, answer: Answer) -> Response:
+    async def _answer(self, turn: Turn, answer: Answer) -> Response:
         lang = turn.language
-        sessions = FlowSessionRepository(turn.session)
         pending = turn.client.pending_question or ""
         if pending == "timezone" and (answer.text or turn.inbound.location):
             return await self.reminders.answer_timezone(turn.session, turn.client, answer.text,
@@ -533,84 +417,7 @@ class Conversation:
                 return said(self.catalog.get("country_unknown", lang), (
                     (self.catalog.get("button_skip", lang), COUNTRY_PREFIX + "skip"),))
             return self._set_country(turn, code)
-        current = await sessions.current(turn.client.id)
-        if current is None:
-            return said(self.catalog.get("no_flow", lang))
-        if current.status == "cancelling":
-            return said(self.catalog.get("choose_button", lang), (
-                (self.catalog.get("cancel_keep", lang), CANCEL_KEEP),
-                (self.catalog.get("cancel_discard", lang), CANCEL_DISCARD)))
-        flow = self.flows.get(current.flow_id)
-        if flow is None or flow.version != current.flow_version:
-            # The flow changed (or was removed) since this session began: never lose answers.
-            await self._keep_draft(turn, current)
-            await sessions.delete(current)
-            if flow is None:
-                return said(self.catalog.get("flow_restarted", lang))
-            await turn.session.flush()
-            response = await self._open_flow(turn, flow.id)
-            response.messages.insert(0, Outbound(self.catalog.get("flow_restarted", lang)))
-            return response
-        outcome = self.engine.handle(flow, _state_of(current), answer, lang)
-        response = Response()
-        for alert in outcome.alerts[:1]:
-            # A questionnaire answer that calls for the crisis response gets it at once; the
-            # questionnaire itself carries on after it.
-            event_id, alerts = await self.safety.note_crisis(
-                turn.session, turn.client, category=alert.category, rule=alert.rule,
-                source="questionnaire", pause=False)
-            response.also.extend(alerts)
-            response.messages.extend(crisis_response(
-                self.catalog, self.directory,
-                country=turn.client.country or self.safety.default_country, language=lang,
-                event_id=event_id, flows=self.safety.crisis_flows()).messages)
-        follow_up: str | None = None
-        saved: Entry | None = None
-        if outcome.finished and not flow.store:
-            await sessions.delete(current)
-        elif outcome.finished and outcome.entry is not None:
-            now = self.clock()
-            entries = EntryRepository(turn.session)
-            previous = await entries.latest_completed(turn.client.id, flow.id)
-            saved = await entries.add(
-                client_id=turn.client.id, entry_type=flow.entry_type, flow_id=flow.id,
-                flow_version=flow.version, status="completed", data=dict(outcome.entry),
-                started_at=current.started_at, completed_at=now, now=now)
-            await sessions.delete(current)
-            if flow.scoring:
-                follow_up = self._score_change(previous, outcome.entry, lang)
-        elif outcome.accepted:
-            current.step = outcome.state.step
-            current.cursor = outcome.state.cursor
-            current.turn = outcome.state.turn
-            current.answers = dict(outcome.state.answers)
-            current.updated_at = self.clock()
-        for reply in outcome.replies:
-            self._show(response, outcome.state.turn, reply, turn.language)
-        if follow_up:
-            response.say(follow_up)
-        if saved is not None:  # a stored entry can be kept from any therapist's eyes
-            last = response.messages[-1]
-            response.messages[-1] = replace(last, buttons=(*last.buttons, (
-                self.catalog.get("button_private", lang), f"{PRIVATE_PREFIX}{saved.id}")))
-        return response
-
-    def _score_change(self, previous: Entry | None, entry: Mapping[str, Any],
-                      language: str) -> str:
-        """How a questionnaire total compares with the client's previous one."""
-        before = previous.data.get("total") if previous is not None else None
-        if previous is None or previous.completed_at is None or not isinstance(before, int):
-            return self.catalog.get("score_first", language)
-        return self.catalog.get("score_change", language,
-                                date=previous.completed_at.date().isoformat(),
-                                previous=before, change=f"{int(entry['total']) - before:+d}")
-
-    def _show(self, response: Response, turn_number: int, reply: Reply,
-              language: str) -> None:
-        buttons = tuple((button.label, flow_button(turn_number, button.id))
-                        for button in reply.buttons)
-        timer = ExerciseTimer(reply.timer, turn_number, language) if reply.timer else None
-        response.messages.append(Outbound(reply.text, buttons, timer=timer))
+        return await self.runner.answer(turn, answer)
 
 
 def suggested_countries(language: str) -> tuple[str, ...]:
@@ -624,26 +431,3 @@ def _already_handled(client: Client, inbound: Inbound) -> bool:
     """An update at or below the last one handled for this client is a redelivery."""
     last = client.last_update_id
     return inbound.update_id is not None and last is not None and inbound.update_id <= last
-
-
-def _state_of(flow_session: FlowSession) -> FlowState:
-    return FlowState(step=flow_session.step, answers=dict(flow_session.answers),
-                     cursor=flow_session.cursor, turn=flow_session.turn)
-
-
-def _has_answers(flow_session: FlowSession) -> bool:
-    return any(not key.startswith("_") for key in flow_session.answers)
-
-
-def flow_button(turn: int, button_id: str) -> str:
-    """Callback data of a flow button: the turn it was shown on, then the button's id."""
-    return f"{FLOW_PREFIX}:{turn}:{button_id}"
-
-
-def _parse_flow_button(data: str) -> tuple[int, str] | None:
-    prefix, _, rest = data.partition(":")
-    turn_text, _, button_id = rest.partition(":")
-    if prefix != FLOW_PREFIX or not turn_text.isdigit() or not button_id:
-        return None
-    return int(turn_text), button_id
-

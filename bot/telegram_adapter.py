@@ -19,7 +19,8 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes, JobQueue
 
-from bot.conversation import Conversation, flow_button
+from bot.conversation import Conversation
+from bot.flow_runner import flow_button
 from bot.messages import ClientKey, Inbound, Outbound, Response, base_language
 from bot.pacer import ExercisePacer
 from flows.engine import exercise_result_button

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from bot.app import Setup
-from bot.conversation import Conversation, flow_button
+from bot.conversation import Conversation
 from bot.crisis_messages import START_FLOW_PREFIX
+from bot.flow_runner import flow_button
 from bot.messages import ClientKey, ExerciseTimer, Inbound, Outbound, Response
 from flows.engine import exercise_result_button
 from flows.exercise import Exercise
