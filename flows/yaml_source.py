@@ -27,8 +27,22 @@ class LineDict(dict[str, Any]):
     key_lines: dict[str, int]
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, line: int, key: str, first: int) -> None:
+        super().__init__(key)
+        self.line, self.key, self.first = line, key, first
+
+
 class _LineLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # YAML would silently keep the last of two equal keys (two steps called "belief"):
+        # staff get told instead.
+        seen: dict[str, int] = {}
+        for key_node, _ in node.value:
+            key, line = str(key_node.value), key_node.start_mark.line + 1
+            if key in seen:
+                raise _DuplicateKey(line, key, seen[key])
+            seen[key] = line
         mapping = LineDict(cast(dict[str, Any], super().construct_mapping(node, deep=deep)))
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {
@@ -57,6 +71,9 @@ def load_yaml(path: Path) -> YamlDocument:
         raise SourceError(path, None, f"cannot read file ({exc.strerror})") from exc
     try:
         root = yaml.load(text, Loader=_LineLoader)
+    except _DuplicateKey as exc:
+        raise SourceError(path, exc.line, f"'{exc.key}' appears twice (first on line "
+                          f"{exc.first})") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None

@@ -57,6 +57,8 @@ def test_valid_flow_loads(tmp_path: Path) -> None:
         ("id: x\nversion: 1\nstart: a\nsteps: {a: {kind: text, prompt: p, next: a}}\n", None,
          "no 'end' step"),
         ("id: [unclosed\n", 2, "not valid YAML"),
+        (VALID + "  first:\n    kind: text\n    prompt: again\n    next: done\n", 13,
+         "'first' appears twice (first on line 5)"),
     ],
 )
 def test_each_problem_names_file_line_and_cause(

@@ -69,3 +69,12 @@ def test_totals_outside_the_scale_have_no_band() -> None:
 def test_codes_match_the_published_panels() -> None:
     assert (PHQ9.panel_code, PHQ9.total_code, len(PHQ9.item_codes)) == ("44249-1", "44261-6", 9)
     assert (GAD7.panel_code, GAD7.total_code, len(GAD7.item_codes)) == ("69737-5", "70274-6", 7)
+
+
+def test_the_chart_and_report_bands_agree_with_the_scoring() -> None:
+    """storage/ cannot import flows/, so the reports keep their own copy of the cut-offs."""
+    from storage.reports.progress import severity_band
+
+    for instrument in (PHQ9, GAD7):
+        for total in range(instrument.max_total + 1):
+            assert severity_band(instrument.id, total) == instrument.band(total)
