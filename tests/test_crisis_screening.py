@@ -489,3 +489,34 @@ def test_optional_group_with_a_space_before_its_bracket() -> None:
 ])
 def test_sad_emoji_do_not_hide_the_end_of_a_sentence(text: str, crisis: bool) -> None:
     assert flags(text) is crisis
+
+
+def test_pattern_names_every_word_group_it_needs() -> None:
+    from flows.crisis.patterns import Compiled, compile_node, parse_pattern
+
+    def resolve(name: str) -> Compiled:
+        raise AssertionError(name)
+
+    compiled = compile_node(parse_pattern("i (want|wish) ... to die* [now]"), resolve)
+    assert set(compiled.required) == {
+        frozenset({("word", "i")}),
+        frozenset({("word", "want"), ("word", "wish")}),
+        frozenset({("word", "to")}),
+        frozenset({("prefix", "die")}),
+    }
+
+
+def test_skipping_patterns_that_miss_a_needed_word_changes_no_result() -> None:
+    """The requirement filter is only a shortcut: labelled messages screen the same without it."""
+    import copy
+
+    screener = screener_for("all")
+    unfiltered = copy.copy(screener)
+    unfiltered._check_needs = [0] * len(screener._check_needs)
+    unfiltered._blanker_needs = [0] * len(screener._blanker_needs)
+    for path in sorted(DATA.glob("*.tsv")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                text = line.split("\t", 2)[2]
+                same = screener.screen(text) == unfiltered.screen(text)
+                assert same, f"{path.name}: a line screens differently"

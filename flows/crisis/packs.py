@@ -75,6 +75,7 @@ class Matcher:
     line: int
     regex: re.Pattern[str]
     anchors: frozenset[Anchor] | None  # None: run on every message
+    required: tuple[frozenset[Anchor], ...] = ()  # all must be hit (see Compiled.required)
 
 
 @dataclass(frozen=True)
@@ -244,15 +245,20 @@ class _PackReader:
             for source, line in self.text_list(entry, key):
                 try:
                     if key == "regex":
-                        regex, anchors = compile_regex(source), None
+                        compiled = Compiled(compile_regex(source), None, 0.0)
+                    elif key == "phrases":
+                        compiled = compile_phrase(source)
                     else:
-                        compiled = (
-                            compile_phrase(source)
-                            if key == "phrases"
-                            else compile_node(parse_pattern(source), resolve)
+                        compiled = compile_node(parse_pattern(source), resolve)
+                    found.append(
+                        Matcher(
+                            source,
+                            line,
+                            re.compile(compiled.regex + "(?= )"),
+                            compiled.anchors,
+                            compiled.required,
                         )
-                        regex, anchors = compiled.regex, compiled.anchors
-                    found.append(Matcher(source, line, re.compile(regex + "(?= )"), anchors))
+                    )
                 except PatternSyntaxError as exc:
                     self.fail(line, f"{ident!r}: {exc}")
                 except (re.error, RecursionError) as exc:

@@ -77,6 +77,9 @@ class Compiled:
     regex: str  # a fragment; the caller appends "(?= )" and compiles it
     anchors: frozenset[Anchor] | None  # None: cannot be anchored, run on every message
     cost: float
+    # Every anchor set the text must hit for the pattern to match ("want ... die" needs
+    # "want" and "die"): the screener skips the regex when one is missing.
+    required: tuple[frozenset[Anchor], ...] = ()
 
 
 # ---------------------------------------------------------------- syntax tree
@@ -263,11 +266,14 @@ def compile_node(node: _Node, resolve: Callable[[str], Compiled]) -> Compiled:
     """Compile a parsed pattern; ``resolve`` compiles a word list by name."""
     if isinstance(node, _Word):
         if node.prefix:
-            anchors = frozenset({("prefix", node.text)}) if len(node.text) >= PREFIX_KEY else None
-            return Compiled(f" {re.escape(node.text)}{_WORD}*", anchors, _cost(node.text) + 1)
-        return Compiled(
-            f" {re.escape(node.text)}", frozenset({("word", node.text)}), _cost(node.text)
-        )
+            if len(node.text) < PREFIX_KEY:
+                return Compiled(f" {re.escape(node.text)}{_WORD}*", None, 0.0)
+            anchors = frozenset({("prefix", node.text)})
+            return Compiled(
+                f" {re.escape(node.text)}{_WORD}*", anchors, _cost(node.text) + 1, (anchors,)
+            )
+        anchors = frozenset({("word", node.text)})
+        return Compiled(f" {re.escape(node.text)}", anchors, _cost(node.text), (anchors,))
     if isinstance(node, _Gap):
         return Compiled(f"(?: {_WORD}+| ,){{0,{node.words}}}", None, 0.0)
     if isinstance(node, _End):
@@ -285,7 +291,8 @@ def compile_node(node: _Node, resolve: Callable[[str], Compiled]) -> Compiled:
     if not anchored:
         return Compiled(regex, None, 0.0)
     best = min(anchored, key=lambda part: part.cost)
-    return Compiled(regex, best.anchors, best.cost)
+    required = tuple(dict.fromkeys(needed for part in parts for needed in part.required))
+    return Compiled(regex, best.anchors, best.cost, required)
 
 
 def _choice(parts: list[Compiled], optional: bool) -> Compiled:
@@ -296,7 +303,9 @@ def _choice(parts: list[Compiled], optional: bool) -> Compiled:
         if optional or part.anchors is None:
             return Compiled(regex, None, 0.0)
         union |= part.anchors
-    return Compiled(regex, frozenset(union), max(part.cost for part in parts) + 0.2 * len(union))
+    anchors = frozenset(union)
+    cost = max(part.cost for part in parts) + 0.2 * len(union)
+    return Compiled(regex, anchors, cost, (anchors,))
 
 
 def compile_phrase(source: str) -> Compiled:

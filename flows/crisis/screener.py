@@ -4,7 +4,8 @@ How one message is screened:
 
 1. normalise it (``normalise.py``);
 2. look its words up in an index of anchor words, giving the few patterns and
-   exclusions that could possibly match (most messages stop here);
+   exclusions that could possibly match (most messages stop here), and drop
+   those missing another word they need ("want ... die" without "die");
 3. blank out harmless idioms found by the candidate exclusions;
 4. run the candidate patterns, most urgent category first; a match counts
    unless the rule is negatable and a negation cue governs it ("I'm not going
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from flows.crisis.normalise import normalise
 from flows.crisis.packs import CATEGORIES, Matcher, Negation, Pack, PackError, Rule, load_pack
-from flows.crisis.patterns import PREFIX_KEY
+from flows.crisis.patterns import PREFIX_KEY, Anchor
 
 __all__ = [
     "SHIPPED_LANGUAGES",
@@ -80,21 +81,25 @@ class Screener:
             for _, _, _, rule, pack in ranked
             for matcher in rule.matchers
         ]
-        self._blankers = [
-            matcher.regex
+        exclusion_matchers = [
+            matcher
             for pack in self.packs
             for exclusion in pack.exclusions
             for matcher in exclusion.matchers
         ]
-        self._words: dict[str, list[int]] = {}  # word -> [check mask, exclusion mask]
+        self._blankers = [matcher.regex for matcher in exclusion_matchers]
+        # word -> [check mask, exclusion mask, requirement mask]; masks are bit sets
+        self._words: dict[str, list[int]] = {}
         self._prefixes: dict[str, list[int]] = {}  # first letters -> masks
         self._always = [0, 0]
+        self._requirement_bits: dict[frozenset[Anchor], int] = {}
         for bit, check in enumerate(self._checks):
             self._index(check.matcher, 0, 1 << bit)
-        for bit, pack_matcher in enumerate(
-            m for pack in self.packs for exclusion in pack.exclusions for m in exclusion.matchers
-        ):
-            self._index(pack_matcher, 1, 1 << bit)
+        for bit, matcher in enumerate(exclusion_matchers):
+            self._index(matcher, 1, 1 << bit)
+        # What each check / exclusion needs, as bits of requirement masks.
+        self._check_needs = [self._needs(check.matcher) for check in self._checks]
+        self._blanker_needs = [self._needs(matcher) for matcher in exclusion_matchers]
 
     def _check_unique_ids(self) -> None:
         seen: dict[str, str] = {}
@@ -110,10 +115,26 @@ class Screener:
         if matcher.anchors is None:
             self._always[slot] |= bit
             return
-        for kind, key in matcher.anchors:
-            table = self._words if kind == "word" else self._prefixes
-            masks = table.setdefault(key if kind == "word" else key[:PREFIX_KEY], [0, 0])
-            masks[slot] |= bit
+        for anchor in matcher.anchors:
+            self._masks(anchor)[slot] |= bit
+
+    def _masks(self, anchor: Anchor) -> list[int]:
+        kind, key = anchor
+        if kind == "word":
+            return self._words.setdefault(key, [0, 0, 0])
+        return self._prefixes.setdefault(key[:PREFIX_KEY], [0, 0, 0])
+
+    def _needs(self, matcher: Matcher) -> int:
+        """Bits of the anchor sets the matcher needs; each set's words carry its bit."""
+        needs = 0
+        for anchors in matcher.required:
+            bit = self._requirement_bits.get(anchors)
+            if bit is None:
+                bit = self._requirement_bits[anchors] = 1 << len(self._requirement_bits)
+                for anchor in anchors:
+                    self._masks(anchor)[2] |= bit
+            needs |= bit
+        return needs
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -123,27 +144,37 @@ class Screener:
         """Screen one message; the result names the matching rule and its category."""
         canon = normalise(text)
         checks, blanks = self._always
+        hit = 0  # requirement sets with a word in the message
         words, prefixes = self._words, self._prefixes
         for word in canon.split():
             masks = words.get(word)
             if masks is not None:
                 checks |= masks[0]
                 blanks |= masks[1]
+                hit |= masks[2]
             masks = prefixes.get(word[:PREFIX_KEY])
             if masks is not None:
                 checks |= masks[0]
                 blanks |= masks[1]
+                hit |= masks[2]
         if not checks:
             return NOT_CRISIS
+        # Blanking only removes words, so what was missing before stays missing after.
+        blanker_needs = self._blanker_needs
         while blanks:
             low = blanks & -blanks
             blanks ^= low
-            canon = self._blankers[low.bit_length() - 1].sub(_BLANK, canon)
-        all_checks = self._checks
+            index = low.bit_length() - 1
+            if not blanker_needs[index] & ~hit:
+                canon = self._blankers[index].sub(_BLANK, canon)
+        all_checks, check_needs = self._checks, self._check_needs
         while checks:
             low = checks & -checks
             checks ^= low
-            check = all_checks[low.bit_length() - 1]
+            index = low.bit_length() - 1
+            if check_needs[index] & ~hit:
+                continue
+            check = all_checks[index]
             for match in check.matcher.regex.finditer(canon):
                 if check.rule.negatable and check.negation.cancels(canon, match.start()):
                     continue
