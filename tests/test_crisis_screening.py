@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -520,3 +521,19 @@ def test_skipping_patterns_that_miss_a_needed_word_changes_no_result() -> None:
                 text = line.split("\t", 2)[2]
                 same = screener.screen(text) == unfiltered.screen(text)
                 assert same, f"{path.name}: a line screens differently"
+
+
+def test_a_gap_with_a_plus_runs_past_the_end_of_a_sentence() -> None:
+    from flows.crisis.patterns import PatternSyntaxError, compile_node, list_resolver, parse_pattern
+
+    def matches(pattern: str, text: str) -> bool:
+        compiled = compile_node(parse_pattern(pattern), list_resolver({}, lambda *_: None))
+        return re.search(compiled.regex, normalise(text)) is not None
+
+    two_sentences = "im on the roof. its cold up here. sorry"
+    assert matches("roof ...+8 sorry", two_sentences)
+    assert not matches("roof ...8 sorry", two_sentences)
+    assert not matches("roof ...+3 sorry", two_sentences)
+    assert matches("roof ...+ sorry", "on the roof. sorry")
+    with pytest.raises(PatternSyntaxError, match="1 to 10 words"):
+        parse_pattern("roof ...+11 sorry")

@@ -9,6 +9,7 @@ Syntax (matched word by word against normalised text, see ``normalise``):
     (a|b)?      the same as [a|b]
     ...         up to 4 other words (not across . ! ?)      want ... to die
     ...N        up to N other words, N from 1 to 10         make him pay ...8 gun
+    ...+ ...+N  the same, also past the end of a sentence    on the roof ...+8 sorry
     <name>      any entry of the pack's word list "name"    <kill> <self>
     <end>       end of a sentence or clause: . , ! ? (all of them) or the end of
                 the message; "thank you for everything <end> goodbye"
@@ -94,6 +95,7 @@ class _Word:
 @dataclass(frozen=True)
 class _Gap:
     words: int = GAP_WORDS
+    across_sentences: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class _Seq:
 _Node = _Word | _Gap | _End | _Number | _Ref | _Choice | _Seq
 
 # "?" is a token of its own, so "(own )?life" reads as an optional "own", then "life".
-_TOKEN = re.compile(r"\s+|\.\.\.\d*|<[^<>]*>|[()\[\]|?]|(?:(?!\.\.\.)[^\s()\[\]|<>?])+|[<>]")
+_TOKEN = re.compile(r"\s+|\.\.\.\+?\d*|<[^<>]*>|[()\[\]|?]|(?:(?!\.\.\.)[^\s()\[\]|<>?])+|[<>]")
 _LIST_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -212,14 +214,16 @@ class _Parser:
         return _Seq(tuple(items))
 
     def gap(self, tok: str) -> _Gap:
-        if tok == "...":
-            return _Gap()
-        words = int(tok[3:])
+        across = tok.startswith("...+")
+        count = tok[4:] if across else tok[3:]
+        if not count:
+            return _Gap(across_sentences=across)
+        words = int(count)
         if not 1 <= words <= MAX_GAP_WORDS:
             raise PatternSyntaxError(
                 f"{tok!r} in pattern {self.source!r}: a gap can skip 1 to {MAX_GAP_WORDS} words"
             )
-        return _Gap(words)
+        return _Gap(words, across)
 
 
 def _options_of(node: _Seq) -> tuple[_Seq, ...]:
@@ -275,7 +279,8 @@ def compile_node(node: _Node, resolve: Callable[[str], Compiled]) -> Compiled:
         anchors = frozenset({("word", node.text)})
         return Compiled(f" {re.escape(node.text)}", anchors, _cost(node.text), (anchors,))
     if isinstance(node, _Gap):
-        return Compiled(f"(?: {_WORD}+| ,){{0,{node.words}}}", None, 0.0)
+        barriers = "[,.]" if node.across_sentences else ","
+        return Compiled(f"(?: {_WORD}+| {barriers}){{0,{node.words}}}", None, 0.0)
     if isinstance(node, _End):
         return Compiled(_END, None, 0.0)
     if isinstance(node, _Number):
