@@ -33,6 +33,8 @@ __all__ = [
     "Pack",
     "PackError",
     "Rule",
+    "Scoring",
+    "Signal",
     "load_pack",
 ]
 
@@ -46,8 +48,10 @@ CATEGORIES: tuple[str, ...] = (
     "harm_to_others",
 )
 
-_TOP_KEYS = {"language", "description", "lists", "negation", "rules", "exclusions"}
+_TOP_KEYS = {"language", "description", "lists", "negation", "rules", "exclusions", "scoring"}
 _RULE_KEYS = {"id", "category", "note", "phrases", "patterns", "regex", "negatable"}
+_SCORING_KEYS = {"threshold", "signals"}
+_SIGNAL_KEYS = {"id", "category", "weight", "note", "phrases", "patterns", "regex", "negatable"}
 _EXCLUSION_KEYS = {"id", "note", "phrases", "patterns", "regex"}
 _NEGATION_KEYS = {"cues", "fillers", "keep_risk_after"}
 _TEXT_KEYS = ("phrases", "patterns", "regex")
@@ -88,6 +92,26 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Signal:
+    """One weighted sign of risk; a message scores the weights of the signs it shows."""
+
+    id: str
+    category: str | None  # None: a sign that only adds to (or, negative, takes from) others
+    weight: float
+    negatable: bool
+    line: int
+    matchers: tuple[Matcher, ...]
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """Signals that together flag a message no single rule names (see docs/crisis-packs.md)."""
+
+    threshold: float
+    signals: tuple[Signal, ...]
+
+
+@dataclass(frozen=True)
 class Exclusion:
     id: str
     line: int
@@ -120,6 +144,7 @@ class Pack:
     rules: tuple[Rule, ...]
     exclusions: tuple[Exclusion, ...]
     negation: Negation
+    scoring: Scoring | None = None
 
 
 def load_pack(path: str | Path) -> Pack:
@@ -169,7 +194,8 @@ class _PackReader:
         negation = self.read_negation(data, resolve)
         rules = self.read_rules(data, resolve)
         exclusions = self.read_exclusions(data, resolve)
-        return Pack(self.file, language, description, rules, exclusions, negation)
+        scoring = self.read_scoring(data, resolve)
+        return Pack(self.file, language, description, rules, exclusions, negation, scoring)
 
     # --------------------------------------------------------------- helpers
 
@@ -365,6 +391,55 @@ class _PackReader:
             matchers = self.matchers(entry, ident, resolve)
             rules.append(Rule(ident, category, negatable, entry.line, matchers))
         return tuple(rules)
+
+    def read_scoring(self, data: LineDict, resolve: Callable[[str], Compiled]) -> Scoring | None:
+        if "scoring" not in data:
+            return None
+        section = data["scoring"]
+        if not isinstance(section, LineDict):
+            self.fail(
+                data.line_of("scoring"),
+                f"'scoring' must be a mapping with 'threshold' and 'signals', got {_kind(section)}",
+            )
+        self.check_keys(section, _SCORING_KEYS, "'scoring'")
+        threshold = self.number(section, "threshold")
+        if threshold <= 0:
+            self.fail(section.line_of("threshold"), "'threshold' must be above 0")
+        signals: list[Signal] = []
+        for entry in self.entries(section, "signals"):
+            self.check_keys(entry, _SIGNAL_KEYS, "a signal")
+            ident = self.rule_id(entry)
+            weight = self.number(entry, "weight")
+            category = entry.get("category")
+            if category is not None and category not in CATEGORIES:
+                self.fail(
+                    entry.line_of("category"),
+                    f"unknown category {category!r} (known: {', '.join(CATEGORIES)})",
+                )
+            if category is not None and weight <= 0:
+                self.fail(
+                    entry.line_of("weight"),
+                    f"{ident!r}: a signal with a category needs a weight above 0",
+                )
+            negatable = entry.get("negatable", True)
+            if not isinstance(negatable, bool):
+                self.fail(
+                    entry.line_of("negatable"),
+                    f"'negatable' must be true or false, got {_kind(negatable)}",
+                )
+            matchers = self.matchers(entry, ident, resolve)
+            signals.append(Signal(ident, category, weight, negatable, entry.line, matchers))
+        if not any(signal.category for signal in signals):
+            self.fail(section.line, "'scoring' needs at least one signal with a category")
+        return Scoring(threshold, tuple(signals))
+
+    def number(self, mapping: LineDict, key: str) -> float:
+        if key not in mapping:
+            self.fail(mapping.line, f"missing {key!r}")
+        value = mapping[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(mapping.line_of(key), f"{key!r} must be a number, got {_kind(value)}")
+        return float(value)
 
     def read_exclusions(
         self, data: LineDict, resolve: Callable[[str], Compiled]

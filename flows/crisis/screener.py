@@ -9,7 +9,11 @@ How one message is screened:
 3. blank out harmless idioms found by the candidate exclusions;
 4. run the candidate patterns, most urgent category first; a match counts
    unless the rule is negatable and a negation cue governs it ("I'm not going
-   to ...") without a keep-risk phrase before the cue ("can't promise I won't").
+   to ...") without a keep-risk phrase before the cue ("can't promise I won't");
+5. when no rule matched, add up the weights of the pack's scoring signals the
+   message shows (a means, a time, a goodbye...); at or above the pack's
+   threshold, with at least one signal that names a category, it is flagged and
+   the result names the signals ("en.score:en.sig.means+en.sig.when").
 """
 
 from __future__ import annotations
@@ -20,7 +24,16 @@ from functools import cache
 from pathlib import Path
 
 from flows.crisis.normalise import normalise
-from flows.crisis.packs import CATEGORIES, Matcher, Negation, Pack, PackError, Rule, load_pack
+from flows.crisis.packs import (
+    CATEGORIES,
+    Matcher,
+    Negation,
+    Pack,
+    PackError,
+    Rule,
+    Signal,
+    load_pack,
+)
 from flows.crisis.patterns import PREFIX_KEY, Anchor
 
 __all__ = [
@@ -35,6 +48,7 @@ __all__ = [
 SHIPPED_LANGUAGES: tuple[str, ...] = ("en", "es")
 _PACK_DIR = Path(__file__).resolve().parent / "packs"
 _BLANK = " ,"  # what an exclusion leaves behind: a clause break
+_RULE_LENGTH = 128  # crisis events store the rule name in a column this wide
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,16 @@ class _Check:
     rule: Rule
     negation: Negation
     result: ScreeningResult
+
+
+@dataclass(frozen=True)
+class _SignalCheck:
+    """One compiled matcher of a scoring signal."""
+
+    matcher: Matcher
+    signal: Signal
+    pack: int  # index of the pack whose threshold the signal counts towards
+    negation: Negation
 
 
 class Screener:
@@ -88,24 +112,36 @@ class Screener:
             for matcher in exclusion.matchers
         ]
         self._blankers = [matcher.regex for matcher in exclusion_matchers]
-        # word -> [check mask, exclusion mask, requirement mask]; masks are bit sets
+        self._signal_checks = [
+            _SignalCheck(matcher, signal, pack_no, pack.negation)
+            for pack_no, pack in enumerate(self.packs)
+            if pack.scoring is not None
+            for signal in pack.scoring.signals
+            for matcher in signal.matchers
+        ]
+        # word -> [check mask, exclusion mask, requirement mask, signal mask]
         self._words: dict[str, list[int]] = {}
         self._prefixes: dict[str, list[int]] = {}  # first letters -> masks
-        self._always = [0, 0]
+        self._always = [0, 0, 0, 0]
         self._requirement_bits: dict[frozenset[Anchor], int] = {}
         for bit, check in enumerate(self._checks):
             self._index(check.matcher, 0, 1 << bit)
         for bit, matcher in enumerate(exclusion_matchers):
             self._index(matcher, 1, 1 << bit)
-        # What each check / exclusion needs, as bits of requirement masks.
+        for bit, signal_check in enumerate(self._signal_checks):
+            self._index(signal_check.matcher, 3, 1 << bit)
+        # What each check / exclusion / signal needs, as bits of requirement masks.
         self._check_needs = [self._needs(check.matcher) for check in self._checks]
         self._blanker_needs = [self._needs(matcher) for matcher in exclusion_matchers]
+        self._signal_needs = [self._needs(check.matcher) for check in self._signal_checks]
 
     def _check_unique_ids(self) -> None:
         seen: dict[str, str] = {}
         for pack in self.packs:
             items: list[tuple[str, int]] = [(rule.id, rule.line) for rule in pack.rules]
             items += [(exclusion.id, exclusion.line) for exclusion in pack.exclusions]
+            if pack.scoring is not None:
+                items += [(signal.id, signal.line) for signal in pack.scoring.signals]
             for ident, line in items:
                 if ident in seen:
                     raise PackError(pack.path, line, f"id {ident!r} is also used in {seen[ident]}")
@@ -121,8 +157,8 @@ class Screener:
     def _masks(self, anchor: Anchor) -> list[int]:
         kind, key = anchor
         if kind == "word":
-            return self._words.setdefault(key, [0, 0, 0])
-        return self._prefixes.setdefault(key[:PREFIX_KEY], [0, 0, 0])
+            return self._words.setdefault(key, [0, 0, 0, 0])
+        return self._prefixes.setdefault(key[:PREFIX_KEY], [0, 0, 0, 0])
 
     def _needs(self, matcher: Matcher) -> int:
         """Bits of the anchor sets the matcher needs; each set's words carry its bit."""
@@ -143,8 +179,7 @@ class Screener:
     def screen(self, text: str) -> ScreeningResult:
         """Screen one message; the result names the matching rule and its category."""
         canon = normalise(text)
-        checks, blanks = self._always
-        hit = 0  # requirement sets with a word in the message
+        checks, blanks, hit, signals = self._always  # hit: requirement sets seen
         words, prefixes = self._words, self._prefixes
         for word in canon.split():
             masks = words.get(word)
@@ -152,12 +187,14 @@ class Screener:
                 checks |= masks[0]
                 blanks |= masks[1]
                 hit |= masks[2]
+                signals |= masks[3]
             masks = prefixes.get(word[:PREFIX_KEY])
             if masks is not None:
                 checks |= masks[0]
                 blanks |= masks[1]
                 hit |= masks[2]
-        if not checks:
+                signals |= masks[3]
+        if not checks and not signals:
             return NOT_CRISIS
         # Blanking only removes words, so what was missing before stays missing after.
         blanker_needs = self._blanker_needs
@@ -179,6 +216,40 @@ class Screener:
                 if check.rule.negatable and check.negation.cancels(canon, match.start()):
                     continue
                 return check.result
+        return self._score(canon, signals, hit) if signals else NOT_CRISIS
+
+    def _score(self, canon: str, candidates: int, hit: int) -> ScreeningResult:
+        """Add up the weights of the signals shown, per pack; flag at the threshold."""
+        shown: dict[int, list[Signal]] = {}
+        counted: set[str] = set()
+        all_checks, needs = self._signal_checks, self._signal_needs
+        while candidates:
+            low = candidates & -candidates
+            candidates ^= low
+            index = low.bit_length() - 1
+            check = all_checks[index]
+            if check.signal.id in counted or needs[index] & ~hit:
+                continue
+            for match in check.matcher.regex.finditer(canon):
+                if check.signal.negatable and check.negation.cancels(canon, match.start()):
+                    continue
+                counted.add(check.signal.id)
+                shown.setdefault(check.pack, []).append(check.signal)
+                break
+        for pack_no, signals in sorted(shown.items()):
+            scoring = self.packs[pack_no].scoring
+            assert scoring is not None  # only packs with scoring have signal checks
+            core = [signal for signal in signals if signal.category is not None]
+            if not core or sum(signal.weight for signal in signals) < scoring.threshold:
+                continue
+            lead = min(core, key=lambda s: (-s.weight, CATEGORIES.index(s.category or "")))
+            named = sorted(
+                (signal for signal in signals if signal.weight > 0), key=lambda s: -s.weight
+            )
+            rule = self.packs[pack_no].language + ".score:" + "+".join(s.id for s in named)
+            if len(rule) > _RULE_LENGTH:
+                rule = rule[: _RULE_LENGTH - 3] + "..."
+            return ScreeningResult(True, lead.category, rule)
         return NOT_CRISIS
 
 
