@@ -49,6 +49,9 @@ SHIPPED_LANGUAGES: tuple[str, ...] = ("en", "es")
 _PACK_DIR = Path(__file__).resolve().parent / "packs"
 _BLANK = " ,"  # what an exclusion leaves behind: a clause break
 _RULE_LENGTH = 128  # crisis events store the rule name in a column this wide
+# Words remembered with their folded masks; past this many (a flood of unique
+# words), new words are looked up each time instead of filling memory.
+_SEEN_WORDS = 100_000
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,21 @@ class Screener:
         self._check_needs = [self._needs(check.matcher) for check in self._checks]
         self._blanker_needs = [self._needs(matcher) for matcher in exclusion_matchers]
         self._signal_needs = [self._needs(check.matcher) for check in self._signal_checks]
+        self._pack_masks()
+
+    def _pack_masks(self) -> None:
+        """Fold each word's four masks into one int, so a word costs one lookup and one OR."""
+        sizes = (len(self._checks), len(self._blankers), len(self._requirement_bits))
+        self._shifts = (0, sizes[0], sizes[0] + sizes[1], sizes[0] + sizes[1] + sizes[2])
+        self._widths = tuple((1 << size) - 1 for size in sizes)
+
+        def fold(masks: list[int]) -> int:
+            return sum(mask << shift for mask, shift in zip(masks, self._shifts, strict=True))
+
+        self._word_bits = {word: fold(masks) for word, masks in self._words.items()}
+        self._prefix_bits = {prefix: fold(masks) for prefix, masks in self._prefixes.items()}
+        self._always_bits = fold(self._always)
+        self._seen: dict[str, int] = {}  # word -> folded masks, filled as words are met
 
     def _check_unique_ids(self) -> None:
         seen: dict[str, str] = {}
@@ -179,21 +197,22 @@ class Screener:
     def screen(self, text: str) -> ScreeningResult:
         """Screen one message; the result names the matching rule and its category."""
         canon = normalise(text)
-        checks, blanks, hit, signals = self._always  # hit: requirement sets seen
-        words, prefixes = self._words, self._prefixes
+        folded = self._always_bits
+        seen = self._seen
         for word in canon.split():
-            masks = words.get(word)
-            if masks is not None:
-                checks |= masks[0]
-                blanks |= masks[1]
-                hit |= masks[2]
-                signals |= masks[3]
-            masks = prefixes.get(word[:PREFIX_KEY])
-            if masks is not None:
-                checks |= masks[0]
-                blanks |= masks[1]
-                hit |= masks[2]
-                signals |= masks[3]
+            bits = seen.get(word)
+            if bits is None:
+                bits = self._word_bits.get(word, 0) | self._prefix_bits.get(word[:PREFIX_KEY], 0)
+                if len(seen) < _SEEN_WORDS:
+                    seen[word] = bits
+            folded |= bits
+        if not folded:
+            return NOT_CRISIS
+        shifts, widths = self._shifts, self._widths
+        checks = folded & widths[0]
+        blanks = (folded >> shifts[1]) & widths[1]
+        missing = ~(folded >> shifts[2]) & widths[2]  # requirement sets with no word here
+        signals = folded >> shifts[3]
         if not checks and not signals:
             return NOT_CRISIS
         # Blanking only removes words, so what was missing before stays missing after.
@@ -202,23 +221,23 @@ class Screener:
             low = blanks & -blanks
             blanks ^= low
             index = low.bit_length() - 1
-            if not blanker_needs[index] & ~hit:
+            if not blanker_needs[index] & missing:
                 canon = self._blankers[index].sub(_BLANK, canon)
         all_checks, check_needs = self._checks, self._check_needs
         while checks:
             low = checks & -checks
             checks ^= low
             index = low.bit_length() - 1
-            if check_needs[index] & ~hit:
+            if check_needs[index] & missing:
                 continue
             check = all_checks[index]
             for match in check.matcher.regex.finditer(canon):
                 if check.rule.negatable and check.negation.cancels(canon, match.start()):
                     continue
                 return check.result
-        return self._score(canon, signals, hit) if signals else NOT_CRISIS
+        return self._score(canon, signals, missing) if signals else NOT_CRISIS
 
-    def _score(self, canon: str, candidates: int, hit: int) -> ScreeningResult:
+    def _score(self, canon: str, candidates: int, missing: int) -> ScreeningResult:
         """Add up the weights of the signals shown, per pack; flag at the threshold."""
         shown: dict[int, list[Signal]] = {}
         counted: set[str] = set()
@@ -228,7 +247,7 @@ class Screener:
             candidates ^= low
             index = low.bit_length() - 1
             check = all_checks[index]
-            if check.signal.id in counted or needs[index] & ~hit:
+            if check.signal.id in counted or needs[index] & missing:
                 continue
             for match in check.matcher.regex.finditer(canon):
                 if check.signal.negatable and check.negation.cancels(canon, match.start()):
