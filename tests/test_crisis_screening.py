@@ -413,6 +413,84 @@ def test_duplicate_ids_across_packs(tmp_path: Path) -> None:
         Screener([first, second])
 
 
+SCORING_PACK = GOOD_PACK + """\
+scoring:
+  threshold: 4
+  signals:
+    - id: t.sig.means
+      category: immediate_danger
+      weight: 2.5
+      patterns: [(pills|rope|bridge)]
+    - id: t.sig.when
+      weight: 1.5
+      phrases: [tonight, tomorrow]
+    - id: t.sig.goodbye
+      weight: 1.5
+      phrases: [goodbye, sorry]
+    - id: t.sig.film
+      weight: -2
+      negatable: false
+      phrases: [movie]
+"""
+
+
+def test_scoring_flags_signals_that_add_up_and_names_them(tmp_path: Path) -> None:
+    screener = Screener([load_pack(write(tmp_path, SCORING_PACK))])
+    assert screener.screen("the bridge tonight") == ScreeningResult(
+        True, "immediate_danger", "en.score:t.sig.means+t.sig.when"
+    )
+    assert not screener.screen("the bridge").crisis  # 2.5: below the threshold
+    # Only signals without a category never flag, however many there are.
+    assert not screener.screen("goodbye tonight, sorry").crisis
+    # A negative signal takes away; negation cancels a signal it governs.
+    assert not screener.screen("the movie about the bridge tonight").crisis
+    assert not screener.screen("not pills tonight, just tea").crisis
+    # A rule still wins and is named on its own.
+    assert screener.screen("kill myself tonight").rule == "t.si.one"
+    # Exclusions are blanked before signals are looked for.
+    assert not screener.screen("hurt myself at the gym tonight").crisis
+
+
+@pytest.mark.parametrize(
+    ("change", "explanation"),
+    [
+        (("  threshold: 4", "  threshold: 0"), "'threshold' must be above 0"),
+        (("  threshold: 4", "  threshold: high"), "'threshold' must be a number"),
+        (("      weight: 2.5", "      weight: -1"), "needs a weight above 0"),
+        (("      category: immediate_danger\n", ""), "at least one signal with a category"),
+        (
+            ("      weight: 1.5\n      phrases: [tonight", "      phrases: [tonight"),
+            "missing 'weight'",
+        ),
+        (("  threshold: 4", "  threshold: 4\n  limit: 3"), "unknown key 'limit' in 'scoring'"),
+        (("    - id: t.sig.film", "    - id: t.sig.when"), "duplicate id 't.sig.when'"),
+    ],
+)
+def test_broken_scoring_is_explained(
+    tmp_path: Path, change: tuple[str, str], explanation: str
+) -> None:
+    old, new = change
+    assert old in SCORING_PACK
+    with pytest.raises(PackError, match=re.escape(explanation)):
+        load_pack(write(tmp_path, SCORING_PACK.replace(old, new, 1)))
+
+
+def test_a_long_list_of_signals_is_cut_to_fit_the_crisis_event_column(tmp_path: Path) -> None:
+    signals = "".join(
+        f"    - id: t.sig.a_rather_long_signal_name_{n}\n      weight: 1\n      phrases: [w{n}]\n"
+        for n in range(12)
+    )
+    text = GOOD_PACK + (
+        "scoring:\n  threshold: 3\n  signals:\n"
+        "    - id: t.sig.core\n      category: self_harm\n      weight: 1\n      phrases: [blade]\n"
+        + signals
+    )
+    screener = Screener([load_pack(write(tmp_path, text))])
+    result = screener.screen("blade " + " ".join(f"w{n}" for n in range(12)))
+    assert result.crisis and result.category == "self_harm"
+    assert result.rule is not None and len(result.rule) <= 128 and result.rule.endswith("...")
+
+
 # -------------------------------------------------------------- labelled data, gates
 
 
@@ -515,6 +593,7 @@ def test_skipping_patterns_that_miss_a_needed_word_changes_no_result() -> None:
     unfiltered = copy.copy(screener)
     unfiltered._check_needs = [0] * len(screener._check_needs)
     unfiltered._blanker_needs = [0] * len(screener._blanker_needs)
+    unfiltered._signal_needs = [0] * len(screener._signal_needs)
     for path in sorted(DATA.glob("*.tsv")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("#"):
