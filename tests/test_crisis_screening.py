@@ -616,3 +616,12 @@ def test_a_gap_with_a_plus_runs_past_the_end_of_a_sentence() -> None:
     assert matches("roof ...+ sorry", "on the roof. sorry")
     with pytest.raises(PatternSyntaxError, match="1 to 10 words"):
         parse_pattern("roof ...+11 sorry")
+
+
+def test_a_list_with_an_ending_glued_on_is_refused() -> None:
+    from flows.crisis.patterns import PatternSyntaxError, parse_pattern
+
+    # "<person>s" would silently mean "<person>" then the word "s", and never match.
+    with pytest.raises(PatternSyntaxError, match="a list cannot take an ending"):
+        parse_pattern("burn my <person>s house")
+    parse_pattern("burn my <person> house")

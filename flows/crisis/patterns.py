@@ -133,7 +133,18 @@ _LIST_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 def parse_pattern(source: str) -> _Seq:
     """Parse one pattern; raise PatternSyntaxError with a plain explanation."""
-    tokens = [tok for tok in _TOKEN.findall(source) if not tok.isspace()]
+    tokens = []
+    for found in _TOKEN.finditer(source):
+        tok = found.group()
+        if tok.isspace():
+            continue
+        if tok.startswith("<") and tok.endswith(">") and source[found.end() :][:1].isalnum():
+            raise PatternSyntaxError(
+                f"{tok + source[found.end():].split()[0]!r} in pattern {source!r}: a list cannot "
+                "take an ending (it would match the list, then a separate word); "
+                "write the forms out in another list"
+            )
+        tokens.append(tok)
     parser = _Parser(tokens, source)
     node = parser.alternatives(closing=None)
     if not _can_be_nonempty(node):
