@@ -115,13 +115,23 @@ class Screener:
             for matcher in exclusion.matchers
         ]
         self._blankers = [matcher.regex for matcher in exclusion_matchers]
-        self._signal_checks = [
-            _SignalCheck(matcher, signal, pack_no, pack.negation)
-            for pack_no, pack in enumerate(self.packs)
-            if pack.scoring is not None
-            for signal in pack.scoring.signals
-            for matcher in signal.matchers
-        ]
+        # Signals with a category first: without one of them nothing can be flagged,
+        # so the others are only looked for when one was found.
+        self._signal_checks = sorted(
+            (
+                _SignalCheck(matcher, signal, pack_no, pack.negation)
+                for pack_no, pack in enumerate(self.packs)
+                if pack.scoring is not None
+                for signal in pack.scoring.signals
+                for matcher in signal.matchers
+            ),
+            key=lambda check: check.signal.category is None,
+        )
+        self._core_signals = sum(
+            1 << bit
+            for bit, check in enumerate(self._signal_checks)
+            if check.signal.category is not None
+        )
         # word -> [check mask, exclusion mask, requirement mask, signal mask]
         self._words: dict[str, list[int]] = {}
         self._prefixes: dict[str, list[int]] = {}  # first letters -> masks
@@ -242,8 +252,13 @@ class Screener:
         shown: dict[int, list[Signal]] = {}
         counted: set[str] = set()
         all_checks, needs = self._signal_checks, self._signal_needs
+        core_signals = self._core_signals
+        if not candidates & core_signals:
+            return NOT_CRISIS
         while candidates:
             low = candidates & -candidates
+            if not low & core_signals and not shown:
+                return NOT_CRISIS  # core signals (the lowest bits) were all looked for: none
             candidates ^= low
             index = low.bit_length() - 1
             check = all_checks[index]
