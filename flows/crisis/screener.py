@@ -51,7 +51,7 @@ _BLANK = " ,"  # what an exclusion leaves behind: a clause break
 _RULE_LENGTH = 128  # crisis events store the rule name in a column this wide
 # Words remembered with their folded masks; past this many (a flood of unique
 # words), new words are looked up each time instead of filling memory.
-_SEEN_WORDS = 100_000
+_SEEN_WORDS = 20_000
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,10 @@ class Screener:
         for word in canon.split():
             bits = seen.get(word)
             if bits is None:
-                bits = self._word_bits.get(word, 0) | self._prefix_bits.get(word[:PREFIX_KEY], 0)
+                bits = self._word_bits.get(word, 0)
+                prefix_bits = self._prefix_bits.get(word[:PREFIX_KEY], 0)
+                if prefix_bits:  # else keep sharing the int above: a cache entry stays small
+                    bits = bits | prefix_bits if bits else prefix_bits
                 if len(seen) < _SEEN_WORDS:
                     seen[word] = bits
             folded |= bits
