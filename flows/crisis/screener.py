@@ -18,6 +18,7 @@ How one message is screened:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -244,9 +245,7 @@ class Screener:
             if check_needs[index] & missing:
                 continue
             check = all_checks[index]
-            for match in check.matcher.regex.finditer(canon):
-                if check.rule.negatable and check.negation.cancels(canon, match.start()):
-                    continue
+            if _shows(check.matcher.regex, canon, check.negation if check.rule.negatable else None):
                 return check.result
         return self._score(canon, signals, missing) if signals else NOT_CRISIS
 
@@ -267,12 +266,10 @@ class Screener:
             check = all_checks[index]
             if check.signal.id in counted or needs[index] & missing:
                 continue
-            for match in check.matcher.regex.finditer(canon):
-                if check.signal.negatable and check.negation.cancels(canon, match.start()):
-                    continue
+            negation = check.negation if check.signal.negatable else None
+            if _shows(check.matcher.regex, canon, negation):
                 counted.add(check.signal.id)
                 shown.setdefault(check.pack, []).append(check.signal)
-                break
         for pack_no, signals in sorted(shown.items()):
             scoring = self.packs[pack_no].scoring
             assert scoring is not None  # only packs with scoring have signal checks
@@ -288,6 +285,19 @@ class Screener:
                 rule = rule[: _RULE_LENGTH - 3] + "..."
             return ScreeningResult(True, lead.category, rule)
         return NOT_CRISIS
+
+
+def _shows(regex: re.Pattern[str], canon: str, negation: Negation | None) -> bool:
+    """True when ``regex`` matches somewhere no negation cancels (None: nothing cancels)."""
+    match = regex.search(canon)  # most candidates do not match: no iterator for them
+    if match is None:
+        return False
+    if negation is None or not negation.cancels(canon, match.start()):
+        return True
+    return any(
+        not negation.cancels(canon, later.start())
+        for later in regex.finditer(canon, match.end())
+    )
 
 
 def shipped_pack_path(language: str) -> Path:
