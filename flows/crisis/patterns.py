@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from flows.crisis.normalise import normalise_words
 
 __all__ = [
-    "COMMON_WORDS",
     "GAP_WORDS",
     "MAX_GAP_WORDS",
     "Anchor",
@@ -61,13 +60,13 @@ Anchor = tuple[str, str]
 PREFIX_KEY = 3  # prefix anchors are indexed by their first three letters
 
 # Very common words make poor anchors (the pattern would run on most messages).
-_COMMON_TEXT = (
+_COMMON_WORDS = (
     "a an and are be been but do dont for going gona have i im in is it its just me my no "
     "not of on or so that the this to too wana want was what when with you "
     "a al con de del el en es esta estoy la las le lo los me mi mis no para pero por que "
     "quiero se si te todo tu un una y ya yo voy"
 )
-COMMON_WORDS = frozenset(_COMMON_TEXT.split())
+_COMMON = frozenset(_COMMON_WORDS.split())
 
 
 class PatternSyntaxError(ValueError):
@@ -361,7 +360,7 @@ def _no_lists(name: str) -> Compiled:
 
 
 def _cost(word: str) -> float:
-    if word in COMMON_WORDS:
+    if word in _COMMON:
         return 50.0
     return 1.0 + max(0, 5 - len(word))
 

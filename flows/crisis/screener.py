@@ -35,7 +35,7 @@ from flows.crisis.packs import (
     Signal,
     load_pack,
 )
-from flows.crisis.patterns import COMMON_WORDS, PREFIX_KEY, Anchor
+from flows.crisis.patterns import PREFIX_KEY, Anchor
 
 __all__ = [
     "SHIPPED_LANGUAGES",
@@ -193,9 +193,8 @@ class Screener:
         """Bits of the anchor sets the matcher needs; each set's words carry its bit."""
         needs = 0
         for anchors in matcher.required:
-            if anchors == matcher.anchors or any(word in COMMON_WORDS for _, word in anchors):
-                # offered by the index only with one of these; or almost always present
-                continue
+            if anchors == matcher.anchors:
+                continue  # the index only offers the matcher when one of these is present
             bit = self._requirement_bits.get(anchors)
             if bit is None:
                 bit = self._requirement_bits[anchors] = 1 << len(self._requirement_bits)
