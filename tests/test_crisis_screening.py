@@ -26,10 +26,15 @@ DATA = ROOT / "tests" / "data" / "crisis"
 
 RECALL_GATE = 0.98
 FPR_GATE = 0.02
-# The Spanish holdout measures 0.963 (7 of 107 missed) against the 0.98 target: a known gap,
-# tracked in the crisis safety-net issue. This floor keeps it from getting worse; raise it
-# to RECALL_GATE once new Spanish tune examples (never the holdout) close the gap.
-RECALL_FLOOR = {"es_holdout": 0.96}
+# Known gaps against the targets, tracked in the crisis safety-net issue; each value is the
+# measured figure rounded against us, so it cannot get worse. Raise a floor (lower a ceiling)
+# to the gate once new tune examples (never the holdout lines) close the gap.
+# - es_holdout: the first Spanish holdout, 0.963 recall (7 of 107 missed).
+# - *_holdout2: blind sets written by people who never saw the packs, measured, never
+#   tuned on: the honest estimate of how the packs do on messages nobody wrote them for.
+RECALL_FLOOR = {"es_holdout": 0.96, "en_holdout2": 0.74, "es_holdout2": 0.84}
+FPR_CEILING = {"en_holdout2": 0.04, "es_holdout2": 0.025}
+SETS = ("tune", "holdout", "holdout2")
 
 
 def flags(text: str, languages: list[str] | None = None) -> bool:
@@ -509,7 +514,7 @@ def read_set(name: str) -> list[tuple[int, bool, str, str]]:
 def test_labelled_sets_are_well_formed(language: str) -> None:
     total = 0
     positives = 0
-    for name in ("tune", "holdout"):
+    for name in SETS:
         lines = (DATA / f"{language}_{name}.tsv").read_text(encoding="utf-8").splitlines()
         for line in lines:
             if not line.strip() or line.startswith("#"):
@@ -530,7 +535,7 @@ def screener_for(which: str) -> Screener:
 
 
 @pytest.mark.parametrize("which", ["single", "all"])
-@pytest.mark.parametrize("name", ["en_tune", "en_holdout", "es_tune", "es_holdout"])
+@pytest.mark.parametrize("name", [f"{lang}_{name}" for lang in ("en", "es") for name in SETS])
 def test_quality_gates(name: str, which: str) -> None:
     screener = screener_for(name[:2] if which == "single" else "all")
     rows = read_set(name)
@@ -543,9 +548,10 @@ def test_quality_gates(name: str, which: str) -> None:
     # Line numbers help staff tuning on the tune sets; the holdout sets stay unseen.
     where = f" (missed lines {missed}, false alarms {false_alarms})" if "tune" in name else ""
     gate = RECALL_FLOOR.get(name, RECALL_GATE)
-    assert recall >= gate and fpr <= FPR_GATE, (
+    ceiling = FPR_CEILING.get(name, FPR_GATE)
+    assert recall >= gate and fpr <= ceiling, (
         f"{name}: recall {recall:.3f} (gate {gate}), "
-        f"false-positive rate {fpr:.3f} (gate {FPR_GATE}){where}"
+        f"false-positive rate {fpr:.3f} (gate {ceiling}){where}"
     )
 
 
