@@ -371,26 +371,33 @@ class _PackReader:
         for entry in self.entries(data, "rules"):
             self.check_keys(entry, _RULE_KEYS, "a rule")
             ident = self.rule_id(entry)
-            if "category" not in entry:
+            category = self.category(entry)
+            if category is None:
                 self.fail(
                     entry.line,
                     f"rule {ident!r} has no 'category' (one of: {', '.join(CATEGORIES)})",
                 )
-            category = entry["category"]
-            if category not in CATEGORIES:
-                self.fail(
-                    entry.line_of("category"),
-                    f"unknown category {category!r} (known: {', '.join(CATEGORIES)})",
-                )
-            negatable = entry.get("negatable", True)
-            if not isinstance(negatable, bool):
-                self.fail(
-                    entry.line_of("negatable"),
-                    f"'negatable' must be true or false, got {_kind(negatable)}",
-                )
             matchers = self.matchers(entry, ident, resolve)
-            rules.append(Rule(ident, category, negatable, entry.line, matchers))
+            rules.append(Rule(ident, category, self.negatable(entry), entry.line, matchers))
         return tuple(rules)
+
+    def category(self, entry: LineDict) -> str | None:
+        category = entry.get("category")
+        if category is not None and category not in CATEGORIES:
+            self.fail(
+                entry.line_of("category"),
+                f"unknown category {category!r} (known: {', '.join(CATEGORIES)})",
+            )
+        return category
+
+    def negatable(self, entry: LineDict) -> bool:
+        negatable = entry.get("negatable", True)
+        if not isinstance(negatable, bool):
+            self.fail(
+                entry.line_of("negatable"),
+                f"'negatable' must be true or false, got {_kind(negatable)}",
+            )
+        return negatable
 
     def read_scoring(self, data: LineDict, resolve: Callable[[str], Compiled]) -> Scoring | None:
         if "scoring" not in data:
@@ -410,25 +417,16 @@ class _PackReader:
             self.check_keys(entry, _SIGNAL_KEYS, "a signal")
             ident = self.rule_id(entry)
             weight = self.number(entry, "weight")
-            category = entry.get("category")
-            if category is not None and category not in CATEGORIES:
-                self.fail(
-                    entry.line_of("category"),
-                    f"unknown category {category!r} (known: {', '.join(CATEGORIES)})",
-                )
+            category = self.category(entry)
             if category is not None and weight <= 0:
                 self.fail(
                     entry.line_of("weight"),
                     f"{ident!r}: a signal with a category needs a weight above 0",
                 )
-            negatable = entry.get("negatable", True)
-            if not isinstance(negatable, bool):
-                self.fail(
-                    entry.line_of("negatable"),
-                    f"'negatable' must be true or false, got {_kind(negatable)}",
-                )
             matchers = self.matchers(entry, ident, resolve)
-            signals.append(Signal(ident, category, weight, negatable, entry.line, matchers))
+            signals.append(
+                Signal(ident, category, weight, self.negatable(entry), entry.line, matchers)
+            )
         if not any(signal.category for signal in signals):
             self.fail(section.line, "'scoring' needs at least one signal with a category")
         return Scoring(threshold, tuple(signals))
