@@ -29,11 +29,13 @@ FPR_GATE = 0.02
 # Known gaps against the targets, tracked in the crisis safety-net issue; each value is the
 # measured figure rounded against us, so it cannot get worse. Raise a floor (lower a ceiling)
 # to the gate once new tune examples (never the holdout lines) close the gap.
-# - es_holdout: the first Spanish holdout, 0.963 recall (7 of 107 missed).
+# - es_holdout: the first Spanish holdout, 0.963 recall (4 of 107 missed).
 # - *_holdout2: blind sets written by people who never saw the packs, measured, never
 #   tuned on: the honest estimate of how the packs do on messages nobody wrote them for.
-RECALL_FLOOR = {"es_holdout": 0.96, "en_holdout2": 0.74, "es_holdout2": 0.84}
-FPR_CEILING = {"en_holdout2": 0.04, "es_holdout2": 0.025}
+#   English 0.757 recall (33 of 136 missed), false-positive rate 0.030 (4 of 132);
+#   Spanish 0.862 (0.869 with all packs), 0.022 (3 of 137).
+RECALL_FLOOR = {"es_holdout": 0.96, "en_holdout2": 0.75, "es_holdout2": 0.86}
+FPR_CEILING = {"en_holdout2": 0.031, "es_holdout2": 0.022}
 SETS = ("tune", "holdout", "holdout2")
 
 
