@@ -32,9 +32,9 @@ FPR_GATE = 0.02
 # - es_holdout: the first Spanish holdout, 0.963 recall (4 of 107 missed).
 # - *_holdout2: blind sets written by people who never saw the packs, measured, never
 #   tuned on: the honest estimate of how the packs do on messages nobody wrote them for.
-#   English 0.757 recall (33 of 136 missed), false-positive rate 0.030 (4 of 132);
-#   Spanish 0.862 (0.869 with all packs), 0.022 (3 of 137).
-RECALL_FLOOR = {"es_holdout": 0.96, "en_holdout2": 0.75, "es_holdout2": 0.86}
+#   English 0.765 recall (32 of 136 missed), false-positive rate 0.030 (4 of 132);
+#   Spanish 0.869 (0.877 with all packs), 0.022 (3 of 137).
+RECALL_FLOOR = {"es_holdout": 0.96, "en_holdout2": 0.76, "es_holdout2": 0.865}
 FPR_CEILING = {"en_holdout2": 0.031, "es_holdout2": 0.022}
 SETS = ("tune", "holdout", "holdout2")
 
