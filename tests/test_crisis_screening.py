@@ -633,3 +633,12 @@ def test_a_list_with_an_ending_glued_on_is_refused() -> None:
     with pytest.raises(PatternSyntaxError, match="a list cannot take an ending"):
         parse_pattern("burn my <person>s house")
     parse_pattern("burn my <person> house")
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_word_list_of_a_shipped_pack_is_used(language: str) -> None:
+    text = shipped_pack_path(language).read_text(encoding="utf-8")
+    names = re.findall(r"^  ([a-z][a-z0-9_]*): \[", text.split("\nnegation:")[0], re.MULTILINE)
+    assert names
+    unused = [name for name in names if f"<{name}>" not in text]
+    assert not unused, f"{language}: lists nothing refers to: {unused}"
