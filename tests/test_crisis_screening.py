@@ -71,6 +71,22 @@ def test_normalisation(raw: str, canonical: str) -> None:
     assert normalise(raw) == canonical
 
 
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("k·i·l·l mysélf", " kil myself "),
+        ("k…i…l…l", " kil "),  # typographic punctuation separates like its ASCII form
+        ("\uff4b\uff11\uff4c\uff4c me", " kil me "),  # full-width "k1ll", then leetspeak
+        ("m€ mato", " me mato "),
+        ("I\u2019m sooo done 😭", " im so done emojisob "),
+        ("ok\x01fine\x02now.", " ok fine now . "),  # control bytes the tidying uses inside
+        ("我想死 die", " die "),  # scripts the packs do not cover are dropped
+    ],
+)
+def test_non_ascii_text_is_folded_to_ascii_first(raw: str, canonical: str) -> None:
+    assert normalise(raw) == canonical
+
+
 def test_normalisation_keeps_numbers_and_sentence_breaks() -> None:
     assert normalise("took 20mg at 3am. Then 30 more!") == " tok 20mg at 3am . then 30 more . "
     # Initials with different separators are not joined into a word.
@@ -594,20 +610,36 @@ def test_pattern_names_every_word_group_it_needs() -> None:
 
 
 def test_skipping_patterns_that_miss_a_needed_word_changes_no_result() -> None:
-    """The requirement filter is only a shortcut: labelled messages screen the same without it."""
-    import copy
-
+    """The index's word-group filter is only a shortcut: messages screen the same without it."""
     screener = screener_for("all")
-    unfiltered = copy.copy(screener)
-    unfiltered._check_needs = [0] * len(screener._check_needs)
-    unfiltered._blanker_needs = [0] * len(screener._blanker_needs)
-    unfiltered._signal_needs = [0] * len(screener._signal_needs)
+    unfiltered = Screener(screener.packs, need_slots=0)  # anchor words only
     for path in sorted(DATA.glob("*.tsv")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("#"):
                 text = line.split("\t", 2)[2]
                 same = screener.screen(text) == unfiltered.screen(text)
                 assert same, f"{path.name}: a line screens differently"
+
+
+@pytest.mark.parametrize(
+    ("regex", "needed"),
+    [
+        (" me (?:toca|toco) (?:a mi|[a-z]+ar)(?= )", [{"me"}, {"toca", "toco"}]),
+        (" me (?:queme|he quemado) (?:con|en) x", [{"me"}, {"queme", "he"}, {"con", "en"}]),
+        (" me ?queme", []),  # the space may be missing: "me" need not be a word of its own
+        (" me x| y z", []),  # either side may match
+        ("(?x) me foo", []),  # spaces mean nothing in verbose mode
+        (" a (?:b|c d)s z", [{"a"}]),  # "bs", "c ds": not whole words
+        (" a [|] b", [{"a"}]),
+    ],
+)
+def test_an_expert_regex_is_indexed_by_the_words_its_plain_start_needs(
+    regex: str, needed: list[set[str]]
+) -> None:
+    from flows.crisis.patterns import regex_requirements
+
+    found = [{word for _, word in anchors} for anchors in regex_requirements(regex)]
+    assert found == needed
 
 
 def test_a_gap_with_a_plus_runs_past_the_end_of_a_sentence() -> None:

@@ -17,11 +17,13 @@ from flows.crisis.patterns import (
     Anchor,
     Compiled,
     PatternSyntaxError,
+    anchor_set_cost,
     compile_node,
     compile_phrase,
     compile_regex,
     list_resolver,
     parse_pattern,
+    regex_requirements,
 )
 from flows.crisis.yaml_lines import LineDict, LineList, YamlProblem, load_yaml
 
@@ -231,8 +233,9 @@ class _PackReader:
             line = value.line_of(index)
             if isinstance(item, bool) or not isinstance(item, str | int | float):
                 self.fail(line, f"entries of {key!r} must be text, got {_kind(item)}")
-            item_text = str(item).strip()
-            if not item_text:
+            # A regex keeps its spaces: ' me (?:toca|toco)' means "me" as a whole word.
+            item_text = str(item) if key == "regex" else str(item).strip()
+            if not item_text.strip():
                 self.fail(line, f"empty entry in {key!r}")
             entries.append((item_text, line))
         return entries
@@ -271,7 +274,9 @@ class _PackReader:
             for source, line in self.text_list(entry, key):
                 try:
                     if key == "regex":
-                        compiled = Compiled(compile_regex(source), None, 0.0)
+                        needs = regex_requirements(compile_regex(source))
+                        best = min(needs, key=anchor_set_cost) if needs else None
+                        compiled = Compiled(source, best, 0.0, needs)
                     elif key == "phrases":
                         compiled = compile_phrase(source)
                     else:

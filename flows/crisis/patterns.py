@@ -9,6 +9,7 @@ Syntax (matched word by word against normalised text, see ``normalise``):
     (a|b)?      the same as [a|b]
     ...         up to 4 other words (not across . ! ?)      want ... to die
     ...N        up to N other words, N from 1 to 10         make him pay ...8 gun
+                (gaps in a row add up: "...10 ...10" is up to 20 words)
     ...+ ...+N  the same, also past the end of a sentence    on the roof ...+8 sorry
     <name>      any entry of the pack's word list "name"    <kill> <self>
     <end>       end of a sentence or clause: . , ! ? (all of them) or the end of
@@ -38,11 +39,13 @@ __all__ = [
     "Anchor",
     "Compiled",
     "PatternSyntaxError",
+    "anchor_set_cost",
     "compile_node",
     "compile_phrase",
     "compile_regex",
     "list_resolver",
     "parse_pattern",
+    "regex_requirements",
 ]
 
 GAP_WORDS = 4
@@ -301,7 +304,7 @@ def compile_node(node: _Node, resolve: Callable[[str], Compiled]) -> Compiled:
     if isinstance(node, _Choice):
         parts = [compile_node(option, resolve) for option in node.options]
         return _choice(parts, optional=node.optional)
-    parts = [compile_node(item, resolve) for item in node.items]
+    parts = [compile_node(item, resolve) for item in _merge_gaps(node.items)]
     regex = "".join(part.regex for part in parts)
     anchored = [part for part in parts if part.anchors is not None]
     if not anchored:
@@ -309,6 +312,23 @@ def compile_node(node: _Node, resolve: Callable[[str], Compiled]) -> Compiled:
     best = min(anchored, key=lambda part: part.cost)
     required = tuple(dict.fromkeys(needed for part in parts for needed in part.required))
     return Compiled(regex, best.anchors, best.cost, required)
+
+
+def _merge_gaps(items: tuple[_Node, ...]) -> list[_Node]:
+    """Join gaps in a row ("...+10 ...+10" = up to 20 words): one regex repeat, not
+    several in a row, which the regex engine would try in every split."""
+    merged: list[_Node] = []
+    for item in items:
+        last = merged[-1] if merged else None
+        if (
+            isinstance(item, _Gap)
+            and isinstance(last, _Gap)
+            and last.across_sentences == item.across_sentences
+        ):
+            merged[-1] = _Gap(last.words + item.words, item.across_sentences)
+        else:
+            merged.append(item)
+    return merged
 
 
 def _choice(parts: list[Compiled], optional: bool) -> Compiled:
@@ -355,6 +375,61 @@ def compile_regex(source: str) -> str:
     return source
 
 
+# The plain start of an expert regex: a literal word, or a group of plain alternatives,
+# each followed by a literal space (not one made optional by a quantifier).
+_AFTER_WORD = r"(?= (?![?*+{|)]))"
+_LEADING_WORD = re.compile(r" ([a-z0-9]+)" + _AFTER_WORD)
+_OPTION = r"[a-z0-9]+(?: [a-z0-9]+)*"
+_LEADING_GROUP = re.compile(rf" \(\?:({_OPTION}(?:\|{_OPTION})*)\)" + _AFTER_WORD)
+
+
+def regex_requirements(source: str) -> tuple[frozenset[Anchor], ...]:
+    """Word groups an expert regex needs, read from its plain start.
+
+    " me (?:toca|toco) (?:a mi|...)" needs "me" and one of "toca" or "toco", so
+    the screener can skip it on messages without them instead of running it on
+    every message. Anything not understood ends the reading; () means none known.
+    """
+    if re.compile(source).flags & re.VERBOSE or _has_top_level_bar(source):
+        return ()
+    found: list[frozenset[Anchor]] = []
+    pos = 0
+    while True:
+        word = _LEADING_WORD.match(source, pos)
+        if word is not None:
+            found.append(frozenset({("word", word.group(1))}))
+            pos = word.end()
+            continue
+        group = _LEADING_GROUP.match(source, pos)
+        if group is None:
+            return tuple(found)
+        options = group.group(1).split("|")
+        found.append(frozenset(("word", option.split()[0]) for option in options))
+        pos = group.end()
+
+
+def _has_top_level_bar(source: str) -> bool:
+    """True when the regex is an alternation at its top level ("a b|c d")."""
+    depth, pos, in_class = 0, 0, False
+    while pos < len(source):
+        char = source[pos]
+        if char == "\\":
+            pos += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+        pos += 1
+    return False
+
+
 def _no_lists(name: str) -> Compiled:
     raise PatternSyntaxError(f"phrases cannot use word lists (<{name}>); use a pattern")
 
@@ -363,6 +438,11 @@ def _cost(word: str) -> float:
     if word in _COMMON:
         return 50.0
     return 1.0 + max(0, 5 - len(word))
+
+
+def anchor_set_cost(anchors: frozenset[Anchor]) -> float:
+    """How likely a message is to contain one of ``anchors``: lower is rarer."""
+    return sum(_cost(key) + (kind == "prefix") for kind, key in anchors)
 
 
 def list_resolver(

@@ -3,9 +3,9 @@
 How one message is screened:
 
 1. normalise it (``normalise.py``);
-2. look its words up in an index of anchor words, giving the few patterns and
-   exclusions that could possibly match (most messages stop here), and drop
-   those missing another word they need ("want ... die" without "die");
+2. look its words up in an index (``word_index.py``), giving the few patterns,
+   exclusions and signals whose key words are all there ("want ... die"
+   needs "want" and "die"); most messages stop here;
 3. blank out harmless idioms found by the candidate exclusions;
 4. run the candidate patterns, most urgent category first; a match counts
    unless the rule is negatable and a negation cue governs it ("I'm not going
@@ -35,7 +35,7 @@ from flows.crisis.packs import (
     Signal,
     load_pack,
 )
-from flows.crisis.patterns import PREFIX_KEY, Anchor
+from flows.crisis.word_index import NEED_SLOTS, WordIndex
 
 __all__ = [
     "SHIPPED_LANGUAGES",
@@ -50,9 +50,6 @@ SHIPPED_LANGUAGES: tuple[str, ...] = ("en", "es")
 _PACK_DIR = Path(__file__).resolve().parent / "packs"
 _BLANK = " ,"  # what an exclusion leaves behind: a clause break
 _RULE_LENGTH = 128  # crisis events store the rule name in a column this wide
-# Words remembered with their folded masks; past this many (a flood of unique
-# words), new words are looked up each time instead of filling memory.
-_SEEN_WORDS = 20_000
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,7 @@ class _SignalCheck:
 class Screener:
     """Screens messages with the rules of one or more packs (built once, reused)."""
 
-    def __init__(self, packs: Sequence[Pack]) -> None:
+    def __init__(self, packs: Sequence[Pack], need_slots: int = NEED_SLOTS) -> None:
         if not packs:
             raise ValueError("a Screener needs at least one pack")
         self.packs = tuple(packs)
@@ -133,36 +130,14 @@ class Screener:
             for bit, check in enumerate(self._signal_checks)
             if check.signal.category is not None
         )
-        # word -> [check mask, exclusion mask, requirement mask, signal mask]
-        self._words: dict[str, list[int]] = {}
-        self._prefixes: dict[str, list[int]] = {}  # first letters -> masks
-        self._always = [0, 0, 0, 0]
-        self._requirement_bits: dict[frozenset[Anchor], int] = {}
-        for bit, check in enumerate(self._checks):
-            self._index(check.matcher, 0, 1 << bit)
-        for bit, matcher in enumerate(exclusion_matchers):
-            self._index(matcher, 1, 1 << bit)
-        for bit, signal_check in enumerate(self._signal_checks):
-            self._index(signal_check.matcher, 3, 1 << bit)
-        # What each check / exclusion / signal needs, as bits of requirement masks.
-        self._check_needs = [self._needs(check.matcher) for check in self._checks]
-        self._blanker_needs = [self._needs(matcher) for matcher in exclusion_matchers]
-        self._signal_needs = [self._needs(check.matcher) for check in self._signal_checks]
-        self._pack_masks()
-
-    def _pack_masks(self) -> None:
-        """Fold each word's four masks into one int, so a word costs one lookup and one OR."""
-        sizes = (len(self._checks), len(self._blankers), len(self._requirement_bits))
-        self._shifts = (0, sizes[0], sizes[0] + sizes[1], sizes[0] + sizes[1] + sizes[2])
-        self._widths = tuple((1 << size) - 1 for size in sizes)
-
-        def fold(masks: list[int]) -> int:
-            return sum(mask << shift for mask, shift in zip(masks, self._shifts, strict=True))
-
-        self._word_bits = {word: fold(masks) for word, masks in self._words.items()}
-        self._prefix_bits = {prefix: fold(masks) for prefix, masks in self._prefixes.items()}
-        self._always_bits = fold(self._always)
-        self._seen: dict[str, int] = {}  # word -> folded masks, filled as words are met
+        self._index = WordIndex(
+            [
+                [check.matcher for check in self._checks],
+                exclusion_matchers,
+                [check.matcher for check in self._signal_checks],
+            ],
+            need_slots,
+        )
 
     def _check_unique_ids(self) -> None:
         seen: dict[str, str] = {}
@@ -176,33 +151,6 @@ class Screener:
                     raise PackError(pack.path, line, f"id {ident!r} is also used in {seen[ident]}")
                 seen[ident] = pack.path
 
-    def _index(self, matcher: Matcher, slot: int, bit: int) -> None:
-        if matcher.anchors is None:
-            self._always[slot] |= bit
-            return
-        for anchor in matcher.anchors:
-            self._masks(anchor)[slot] |= bit
-
-    def _masks(self, anchor: Anchor) -> list[int]:
-        kind, key = anchor
-        if kind == "word":
-            return self._words.setdefault(key, [0, 0, 0, 0])
-        return self._prefixes.setdefault(key[:PREFIX_KEY], [0, 0, 0, 0])
-
-    def _needs(self, matcher: Matcher) -> int:
-        """Bits of the anchor sets the matcher needs; each set's words carry its bit."""
-        needs = 0
-        for anchors in matcher.required:
-            if anchors == matcher.anchors:
-                continue  # the index only offers the matcher when one of these is present
-            bit = self._requirement_bits.get(anchors)
-            if bit is None:
-                bit = self._requirement_bits[anchors] = 1 << len(self._requirement_bits)
-                for anchor in anchors:
-                    self._masks(anchor)[2] |= bit
-            needs |= bit
-        return needs
-
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(pack.language for pack in self.packs)
@@ -210,52 +158,27 @@ class Screener:
     def screen(self, text: str) -> ScreeningResult:
         """Screen one message; the result names the matching rule and its category."""
         canon = normalise(text)
-        folded = self._always_bits
-        seen = self._seen
-        for word in canon.split():
-            bits = seen.get(word)
-            if bits is None:
-                bits = self._word_bits.get(word, 0)
-                prefix_bits = self._prefix_bits.get(word[:PREFIX_KEY], 0)
-                if prefix_bits:  # else keep sharing the int above: a cache entry stays small
-                    bits = bits | prefix_bits if bits else prefix_bits
-                if len(seen) < _SEEN_WORDS:
-                    seen[word] = bits
-            folded |= bits
-        if not folded:
-            return NOT_CRISIS
-        shifts, widths = self._shifts, self._widths
-        checks = folded & widths[0]
-        blanks = (folded >> shifts[1]) & widths[1]
-        missing = ~(folded >> shifts[2]) & widths[2]  # requirement sets with no word here
-        signals = folded >> shifts[3]
+        checks, blanks, signals = self._index.candidates(canon)
         if not checks and not signals:
             return NOT_CRISIS
-        # Blanking only removes words, so what was missing before stays missing after.
-        blanker_needs = self._blanker_needs
         while blanks:
             low = blanks & -blanks
             blanks ^= low
-            index = low.bit_length() - 1
-            if not blanker_needs[index] & missing:
-                canon = self._blankers[index].sub(_BLANK, canon)
-        all_checks, check_needs = self._checks, self._check_needs
+            canon = self._blankers[low.bit_length() - 1].sub(_BLANK, canon)
+        all_checks = self._checks
         while checks:
             low = checks & -checks
             checks ^= low
-            index = low.bit_length() - 1
-            if check_needs[index] & missing:
-                continue
-            check = all_checks[index]
+            check = all_checks[low.bit_length() - 1]
             if _shows(check.matcher.regex, canon, check.negation if check.rule.negatable else None):
                 return check.result
-        return self._score(canon, signals, missing) if signals else NOT_CRISIS
+        return self._score(canon, signals) if signals else NOT_CRISIS
 
-    def _score(self, canon: str, candidates: int, missing: int) -> ScreeningResult:
+    def _score(self, canon: str, candidates: int) -> ScreeningResult:
         """Add up the weights of the signals shown, per pack; flag at the threshold."""
         shown: dict[int, list[Signal]] = {}
         counted: set[str] = set()
-        all_checks, needs = self._signal_checks, self._signal_needs
+        all_checks = self._signal_checks
         core_signals = self._core_signals
         if not candidates & core_signals:
             return NOT_CRISIS
@@ -266,7 +189,7 @@ class Screener:
             candidates ^= low
             index = low.bit_length() - 1
             check = all_checks[index]
-            if check.signal.id in counted or needs[index] & missing:
+            if check.signal.id in counted:
                 continue
             negation = check.negation if check.signal.negatable else None
             if _shows(check.matcher.regex, canon, negation):
