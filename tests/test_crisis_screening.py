@@ -631,6 +631,9 @@ def test_skipping_patterns_that_miss_a_needed_word_changes_no_result() -> None:
         ("(?x) me foo", []),  # spaces mean nothing in verbose mode
         (" a (?:b|c d)s z", [{"a"}]),  # "bs", "c ds": not whole words
         (" a [|] b", [{"a"}]),
+        ("^ (?:i )?(?:cant|can not) (?:go on|stop) x", [{"cant", "can"}, {"go", "stop"}]),
+        ("^ (?:i)?(?:cant|can not) x", []),  # "icant": the option does not end in a space
+        ("(?:want|wish) to die ", []),  # no space before "want": it may end a longer word
     ],
 )
 def test_an_expert_regex_is_indexed_by_the_words_its_plain_start_needs(

@@ -375,37 +375,57 @@ def compile_regex(source: str) -> str:
     return source
 
 
-# The plain start of an expert regex: a literal word, or a group of plain alternatives,
-# each followed by a literal space (not one made optional by a quantifier).
-_AFTER_WORD = r"(?= (?![?*+{|)]))"
-_LEADING_WORD = re.compile(r" ([a-z0-9]+)" + _AFTER_WORD)
-_OPTION = r"[a-z0-9]+(?: [a-z0-9]+)*"
-_LEADING_GROUP = re.compile(rf" \(\?:({_OPTION}(?:\|{_OPTION})*)\)" + _AFTER_WORD)
+# The plain start of an expert regex: literal spaces, words and groups of plain
+# options ("(?:toca|toco)"), and optional groups whose options end in a space ("(?:i )?").
+_PLAIN_WORD = re.compile(r"[a-z0-9]+")
+_PLAIN_GROUP = re.compile(r"\(\?:([a-z0-9 ]+(?:\|[a-z0-9 ]+)*)\)(\?)?")
+_QUANTIFIERS = "?*+{"
 
 
 def regex_requirements(source: str) -> tuple[frozenset[Anchor], ...]:
     """Word groups an expert regex needs, read from its plain start.
 
-    " me (?:toca|toco) (?:a mi|...)" needs "me" and one of "toca" or "toco", so
+    "^ me (?:toca|toco) (?:a mi|...)" needs "me" and one of "toca" or "toco", so
     the screener can skip it on messages without them instead of running it on
-    every message. Anything not understood ends the reading; () means none known.
+    every message. A word counts only when spaces surround it for certain (it is
+    then a whole word of the tidied text). Anything not understood ends the
+    reading; () means nothing is known.
     """
     if re.compile(source).flags & re.VERBOSE or _has_top_level_bar(source):
         return ()
     found: list[frozenset[Anchor]] = []
-    pos = 0
-    while True:
-        word = _LEADING_WORD.match(source, pos)
-        if word is not None:
-            found.append(frozenset({("word", word.group(1))}))
-            pos = word.end()
+    pos = 1 if source.startswith("^") else 0
+    after_space = False  # the text matched so far surely ends with a space
+
+    def space_at(index: int) -> bool:
+        return source[index : index + 1] == " " and source[index + 1 : index + 2] not in _QUANTIFIERS
+
+    while pos < len(source):
+        if space_at(pos):
+            after_space, pos = True, pos + 1
             continue
-        group = _LEADING_GROUP.match(source, pos)
-        if group is None:
-            return tuple(found)
+        word = _PLAIN_WORD.match(source, pos)
+        if word is not None and after_space and space_at(word.end()):
+            found.append(frozenset({("word", word.group())}))
+            after_space, pos = False, word.end()
+            continue
+        group = _PLAIN_GROUP.match(source, pos)
+        if group is None or not after_space:
+            break
         options = group.group(1).split("|")
+        if any(not option.strip() or option.startswith(" ") for option in options):
+            break
+        if group.group(2):  # optional: it needs nothing, and a space still ends the text
+            if not all(option.endswith(" ") for option in options):
+                break
+            pos = group.end()
+            continue
+        spaced = space_at(group.end())
+        if not all(" " in option or spaced for option in options):
+            break  # a one-word option must be followed by a space to be a whole word
         found.append(frozenset(("word", option.split()[0]) for option in options))
-        pos = group.end()
+        after_space, pos = all(option.endswith(" ") for option in options), group.end()
+    return tuple(found)
 
 
 def _has_top_level_bar(source: str) -> bool:

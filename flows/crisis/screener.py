@@ -86,7 +86,11 @@ class _SignalCheck:
 
 
 class Screener:
-    """Screens messages with the rules of one or more packs (built once, reused)."""
+    """Screens messages with the rules of one or more packs (built once, reused).
+
+    ``need_slots`` is how many of each pattern's needed word groups the index checks
+    besides its anchor (see ``word_index.py``): a speed setting, results never depend on it.
+    """
 
     def __init__(self, packs: Sequence[Pack], need_slots: int = NEED_SLOTS) -> None:
         if not packs:
