@@ -397,8 +397,9 @@ def regex_requirements(source: str) -> tuple[frozenset[Anchor], ...]:
     pos = 1 if source.startswith("^") else 0
     after_space = False  # the text matched so far surely ends with a space
 
-    def space_at(index: int) -> bool:
-        return source[index : index + 1] == " " and source[index + 1 : index + 2] not in _QUANTIFIERS
+    def space_at(index: int) -> bool:  # a literal space that no quantifier makes optional
+        after = source[index + 1 : index + 2]
+        return source[index : index + 1] == " " and after not in _QUANTIFIERS
 
     while pos < len(source):
         if space_at(pos):
