@@ -5,7 +5,7 @@ Run from the repository root:
     /work/venv/bin/python bench/crisis_screening.py [--messages 200000] [--sets tune,holdout]
     /work/venv/bin/python bench/crisis_screening.py --sets tune --misses
 
-For each language and set (tune, holdout, holdout2) it prints n, recall, false-positive
+For each language and set (tune, holdout, holdout2, holdout3) it prints n, recall, false-positive
 rate and messages per second, first with that language's pack alone and then
 with all shipped packs (what ``screen_for_crisis`` uses by default). Speed is
 measured by screening a list of --messages messages built by cycling the set;
@@ -30,7 +30,7 @@ from flows.crisis import Screener, load_pack, shipped_pack_path  # noqa: E402
 from flows.crisis.screener import SHIPPED_LANGUAGES  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "crisis"
-SETS = ("tune", "holdout", "holdout2")
+SETS = ("tune", "holdout", "holdout2", "holdout3")
 
 
 def read_set(path: Path) -> list[tuple[bool, str, str]]:

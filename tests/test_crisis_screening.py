@@ -31,12 +31,28 @@ FPR_GATE = 0.02
 # to the gate once new tune examples (never the holdout lines) close the gap.
 # - es_holdout: the first Spanish holdout, 0.963 recall (4 of 107 missed).
 # - *_holdout2: blind sets written by people who never saw the packs, measured, never
-#   tuned on: the honest estimate of how the packs do on messages nobody wrote them for.
-#   English 0.765 recall (32 of 136 missed), false-positive rate 0.030 (4 of 132);
-#   Spanish 0.869 (0.877 with all packs), 0.022 (3 of 137).
-RECALL_FLOOR = {"es_holdout": 0.96, "en_holdout2": 0.76, "es_holdout2": 0.865}
-FPR_CEILING = {"en_holdout2": 0.031, "es_holdout2": 0.022}
-SETS = ("tune", "holdout", "holdout2")
+#   tuned on: an estimate of how the packs do on messages nobody wrote them for, now worn
+#   (measured several times while the packs changed). English 0.794 recall (28 of 136
+#   missed), false-positive rate 0.030 (4 of 132); Spanish 0.869 (0.877 with all packs),
+#   0.015 (2 of 137).
+# - *_holdout3: fresh blind sets (an inbox; a clinical evaluator's stress test), written at
+#   the end of the third session, measured twice, never tuned on. English 0.703 (78 of 263
+#   missed), 0.055 (15 of 272); Spanish 0.718 (73 of 259), 0.060 (0.064 with all packs,
+#   17 of 266).
+RECALL_FLOOR = {
+    "es_holdout": 0.96,
+    "en_holdout2": 0.79,
+    "es_holdout2": 0.865,
+    "en_holdout3": 0.70,
+    "es_holdout3": 0.715,
+}
+FPR_CEILING = {
+    "en_holdout2": 0.031,
+    "es_holdout2": 0.015,
+    "en_holdout3": 0.056,
+    "es_holdout3": 0.064,
+}
+SETS = ("tune", "holdout", "holdout2", "holdout3")
 
 
 def flags(text: str, languages: list[str] | None = None) -> bool:
