@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import subprocess
@@ -101,6 +102,14 @@ def test_normalisation(raw: str, canonical: str) -> None:
 )
 def test_non_ascii_text_is_folded_to_ascii_first(raw: str, canonical: str) -> None:
     assert normalise(raw) == canonical
+
+
+def test_tidying_keeps_no_long_run_of_a_clients_words_in_memory() -> None:
+    module = importlib.import_module("flows.crisis.normalise")
+
+    normalise("我想一个人待着 é")
+    assert "é" in module._FOLDED
+    assert not any(len(run) > module._FOLDED_LENGTH for run in module._FOLDED)
 
 
 def test_normalisation_keeps_numbers_and_sentence_breaks() -> None:

@@ -173,13 +173,15 @@ def _fold(match: re.Match[str]) -> str:
         folded = run.translate(_table())
         if not folded.isascii():
             folded = _NON_ASCII.sub(" ", folded)  # other scripts and symbols
-        if len(_FOLDED) < _FOLDED_RUNS:
+        if len(run) <= _FOLDED_LENGTH and len(_FOLDED) < _FOLDED_RUNS:
             _FOLDED[run] = folded
     return folded
 
 
-# Runs of non-ASCII characters already folded ("é", "¿", "😭😭"): the same few recur.
+# Short runs of non-ASCII characters already folded ("é", "¿", "😭😭"): the same few
+# recur. Longer runs (a sentence in another script) are a client's words: not kept.
 _FOLDED: dict[str, str] = {}
+_FOLDED_LENGTH = 4
 _FOLDED_RUNS = 5_000
 
 

@@ -82,7 +82,8 @@ class Compiled:
     anchors: frozenset[Anchor] | None  # None: cannot be anchored, run on every message
     cost: float
     # Every anchor set the text must hit for the pattern to match ("want ... die" needs
-    # "want" and "die"): the screener skips the regex when one is missing.
+    # "want" and "die"): the word index skips the regex when the anchors or one of the
+    # rarest of these is missing (see word_index.py).
     required: tuple[frozenset[Anchor], ...] = ()
 
 
